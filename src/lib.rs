@@ -1,0 +1,22 @@
+//! # instructcell
+//!
+//! Run InstructCell-architecture models (a T5 encoder-decoder whose encoder input is spliced with
+//! learned cell embeddings, plus a conditional cell generator) over single-cell count matrices.
+//!
+//! This release contains the data side of the crate:
+//!
+//! * [`io`] — AnnData stores read straight from the on-disk specification (zarr v2/v3, sharded v3,
+//!   and `.h5ad` behind the `h5ad` feature), and atomic write-back of results;
+//! * [`genes`] — alignment of a dataset's genes to a model's gene vocabulary, computed once;
+//! * [`preprocess`] — the sparse core: CSR row blocks to aligned, `normalize_total` + `log1p`
+//!   dense batches in a reused buffer, with bounded memory.
+//!
+//! Every fallible call returns [`Result`], whose error type [`Error`] names what went wrong and
+//! where (the store path, the cell, the gene).
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod error;
+pub mod matrix;
+
+pub use error::{Error, Result};
+pub use matrix::{CsrRows, RowSource};

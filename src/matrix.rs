@@ -1,0 +1,121 @@
+//! Compressed sparse row blocks: the currency between readers and the preprocessing core.
+
+use crate::error::{Error, Result};
+use std::ops::Range;
+
+/// A block of consecutive rows (cells) of a CSR matrix, owned and reusable.
+///
+/// `indptr` has `n_rows + 1` entries starting at 0; row `r` holds the entries
+/// `indptr[r]..indptr[r + 1]` of `indices` (column = gene position in the *source* matrix) and
+/// `data` (the stored values, converted to `f32` whatever the on-disk dtype).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CsrRows {
+    /// Row pointer, `n_rows + 1` entries, first entry 0, non-decreasing.
+    pub indptr: Vec<u64>,
+    /// Column index of every stored value.
+    pub indices: Vec<u32>,
+    /// Stored values.
+    pub data: Vec<f32>,
+    /// Number of columns of the matrix the rows come from.
+    pub n_cols: usize,
+}
+
+impl CsrRows {
+    /// An empty block with `n_cols` columns.
+    pub fn new(n_cols: usize) -> Self {
+        CsrRows {
+            indptr: vec![0],
+            indices: Vec::new(),
+            data: Vec::new(),
+            n_cols,
+        }
+    }
+
+    /// Clears the block, keeping its allocations, for reuse with `n_cols` columns.
+    pub fn clear(&mut self, n_cols: usize) {
+        self.indptr.clear();
+        self.indptr.push(0);
+        self.indices.clear();
+        self.data.clear();
+        self.n_cols = n_cols;
+    }
+
+    /// Number of rows in the block.
+    pub fn n_rows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+
+    /// Number of stored values.
+    pub fn nnz(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Appends one row given as parallel column/value slices.
+    pub fn push_row(&mut self, indices: &[u32], data: &[f32]) -> Result<()> {
+        if indices.len() != data.len() {
+            return Err(Error::Shape(format!(
+                "row has {} column indices but {} values",
+                indices.len(),
+                data.len()
+            )));
+        }
+        self.indices.extend_from_slice(indices);
+        self.data.extend_from_slice(data);
+        self.indptr.push(self.indices.len() as u64);
+        Ok(())
+    }
+
+    /// The column indices and values of row `r` of the block.
+    ///
+    /// # Panics
+    /// If `r >= self.n_rows()`.
+    pub fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        let (a, b) = (self.indptr[r] as usize, self.indptr[r + 1] as usize);
+        (&self.indices[a..b], &self.data[a..b])
+    }
+
+    /// Checks the structural invariants (pointer monotonicity, lengths, column bounds).
+    pub fn validate(&self) -> Result<()> {
+        if self.indptr.first() != Some(&0) {
+            return Err(Error::Shape("indptr must start with 0".into()));
+        }
+        if self.indices.len() != self.data.len() {
+            return Err(Error::Shape(format!(
+                "{} column indices but {} values",
+                self.indices.len(),
+                self.data.len()
+            )));
+        }
+        if let Some(w) = self.indptr.windows(2).position(|w| w[1] < w[0]) {
+            return Err(Error::Shape(format!("indptr decreases at row {w}")));
+        }
+        if *self.indptr.last().unwrap_or(&0) as usize != self.indices.len() {
+            return Err(Error::Shape(format!(
+                "indptr ends at {} but there are {} stored values",
+                self.indptr.last().unwrap_or(&0),
+                self.indices.len()
+            )));
+        }
+        if let Some(&c) = self.indices.iter().find(|&&c| c as usize >= self.n_cols) {
+            return Err(Error::Shape(format!(
+                "column index {c} out of range for {} columns",
+                self.n_cols
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Anything that can hand out consecutive CSR row blocks: an on-disk store, an in-memory matrix.
+///
+/// Readers stream: a call reads only the rows asked for, so memory is bounded by the block size.
+pub trait RowSource {
+    /// Number of rows (cells).
+    fn n_rows(&self) -> usize;
+    /// Number of columns (genes) in the source's own order.
+    fn n_cols(&self) -> usize;
+    /// The source's gene identifiers (one per column), used for alignment.
+    fn gene_names(&self) -> &[String];
+    /// Replaces the contents of `out` with rows `rows` (a range within `0..n_rows()`).
+    fn read_rows(&mut self, rows: Range<usize>, out: &mut CsrRows) -> Result<()>;
+}
