@@ -16,7 +16,16 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod error;
+pub mod genes;
+pub mod io;
 pub mod matrix;
+pub mod memory;
+pub mod preprocess;
+pub mod runtime;
 
 pub use error::{Error, Result};
 pub use matrix::{CsrRows, RowSource};
+pub use io::{AnnDataStore, AnnDataWriter, ReadOptions};
+pub use genes::{AlignOptions, GeneAlignment};
+pub use memory::{DenseSource, SparseSource};
+pub use preprocess::{Batch, Batcher, PreprocessOptions, Preprocessor};

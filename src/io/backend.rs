@@ -1,0 +1,91 @@
+//! The storage-neutral view the readers work through: groups with JSON-like attributes and
+//! arrays read by ranges of their first axis. Zarr and HDF5 each implement it once.
+
+use std::ops::Range;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::problem::StoreCtx;
+use super::values::{Dtype, Values};
+use crate::error::Result;
+
+/// What sits at an element path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Group,
+    Array,
+}
+
+/// One store, addressed by element paths such as `X/indptr` (no leading slash; `""` is the root).
+pub(crate) trait Backend: Send + Sync {
+    fn ctx(&self) -> &StoreCtx;
+    /// The kind of node at `element`, or `None` when nothing is there.
+    fn node(&self, element: &str) -> Result<Option<NodeKind>>;
+    /// The node's attributes as JSON values.
+    fn attrs(&self, element: &str) -> Result<Map<String, Value>>;
+    /// Names of the children of a group, sorted.
+    fn children(&self, element: &str) -> Result<Vec<String>>;
+    /// Opens an array for repeated range reads.
+    fn open_array(&self, element: &str) -> Result<Box<dyn ArrayHandle>>;
+}
+
+/// An opened array. Reads cost only the chunks that overlap the requested range.
+pub(crate) trait ArrayHandle: Send {
+    fn dtype(&self) -> Dtype;
+    fn shape(&self) -> &[u64];
+    /// Reads `rows` of the first axis, all of the other axes, in row-major order.
+    fn read(&self, rows: Range<u64>) -> Result<Values>;
+    /// Reads the whole array.
+    fn read_all(&self) -> Result<Values> {
+        let n = self.shape().first().copied().unwrap_or(1);
+        self.read(0..n)
+    }
+}
+
+/// Joins an element path and a child name.
+pub(crate) fn join(parent: &str, child: &str) -> String {
+    if parent.is_empty() {
+        child.to_string()
+    } else {
+        format!("{parent}/{child}")
+    }
+}
+
+/// The string value of attribute `key`, if it is a string.
+pub(crate) fn attr_str<'a>(attrs: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    attrs.get(key).and_then(Value::as_str)
+}
+
+/// Which on-disk format a path holds, by looking at it (not at its name alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detected {
+    ZarrV2,
+    ZarrV3,
+    H5ad,
+}
+
+pub(crate) fn detect(path: &Path) -> std::result::Result<Detected, String> {
+    if path.is_dir() {
+        if path.join("zarr.json").is_file() {
+            return Ok(Detected::ZarrV3);
+        }
+        if path.join(".zgroup").is_file() {
+            return Ok(Detected::ZarrV2);
+        }
+        return Err("a directory without zarr.json (v3) or .zgroup (v2) at its root".into());
+    }
+    if path.is_file() {
+        // Every HDF5 file starts with this signature (at offset 0 when there is no user block).
+        let mut magic = [0u8; 8];
+        use std::io::Read;
+        let ok = std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok();
+        if ok && magic == *b"\x89HDF\r\n\x1a\n" {
+            return Ok(Detected::H5ad);
+        }
+        return Err("a file that is not HDF5 (.h5ad)".into());
+    }
+    Err("no such file or directory".into())
+}

@@ -1,0 +1,39 @@
+//! AnnData stores read straight from the on-disk specification, and results written back.
+//!
+//! * Reading: [`AnnDataStore::open`] takes a zarr v2 or v3 directory (sharded or not) or, with
+//!   the `h5ad` feature, an `.h5ad` file. [`AnnDataStore::matrix`] streams `X`, `layers/<name>`
+//!   or `raw/X` as [`CsrRows`](crate::CsrRows) blocks through [`RowSource`](crate::RowSource),
+//!   reading only the chunks each block needs. CSR is read directly, CSC is converted while
+//!   streaming (one scan of the stored entries per block), dense arrays keep their non-zeros.
+//!   obs/var dataframes decode to [`Column`] values.
+//! * Writing: [`add_obs_columns`] adds columns to an existing zarr store; [`AnnDataWriter`]
+//!   writes a new store. Both write to temporary names and rename into place, so a crash
+//!   leaves what was there before.
+//!
+//! Every problem with a store is an [`Error::Store`](crate::Error::Store) naming the store, the
+//! element and a [`StoreProblem`].
+
+mod atomic;
+mod backend;
+mod column;
+mod consolidated;
+#[cfg(feature = "h5ad")]
+mod h5ad;
+mod matrix;
+mod obs_write;
+mod options;
+mod problem;
+mod store;
+mod values;
+mod writer;
+mod zarr_read;
+mod zarr_write;
+
+pub use column::{Column, DataFrame};
+pub use matrix::{MatrixEncoding, MatrixReader};
+pub use obs_write::add_obs_columns;
+pub use options::{AddColumnsOptions, MatrixSelection, ReadOptions, StoreFormat, WriteOptions};
+pub use problem::StoreProblem;
+pub use store::{open_matrix, AnnDataStore};
+pub use writer::AnnDataWriter;
+pub use zarr_read::ZarrVersion;

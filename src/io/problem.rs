@@ -1,0 +1,108 @@
+//! What can be wrong with a store, as data the caller can match on.
+
+use std::path::Path;
+
+use crate::error::Error;
+
+/// The specific problem behind an [`Error::Store`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreProblem {
+    /// The element (group or array) does not exist.
+    #[error("missing")]
+    Missing,
+    /// The path is neither an `.h5ad` file nor a zarr (v2 or v3) directory.
+    #[error("not an AnnData store: {0}")]
+    UnknownFormat(String),
+    /// The element's `encoding-type` attribute is not one the reader accepts here.
+    #[error("encoding-type is '{found}', expected {expected}")]
+    WrongEncoding {
+        /// What the reader accepts at this place.
+        expected: String,
+        /// What the store says (empty when the attribute is absent).
+        found: String,
+    },
+    /// A valid encoding, data type or option this crate does not handle.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// Lengths or shapes that must agree do not.
+    #[error("shape mismatch: {0}")]
+    ShapeMismatch(String),
+    /// A compressed-sparse pointer array decreases.
+    #[error("pointer array decreases at position {position} ({before} then {after})")]
+    IndptrNotMonotone {
+        /// Position in the pointer array of the smaller value.
+        position: u64,
+        /// The value before it.
+        before: i128,
+        /// The decreasing value.
+        after: i128,
+    },
+    /// A stored row or column index is negative or not below the matrix dimension.
+    #[error("index {index} out of range 0..{bound} (major position {major})")]
+    IndexOutOfRange {
+        /// Row (for CSR) or column (for CSC) holding the bad index.
+        major: u64,
+        /// The stored index.
+        index: i128,
+        /// The dimension it must stay below.
+        bound: u64,
+    },
+    /// A stored value that counts cannot have (NaN, infinite or negative).
+    #[error("value {value} at cell {row}, gene {column} is not a finite non-negative count")]
+    InvalidValue {
+        /// Cell (row) of the value.
+        row: u64,
+        /// Gene (column) of the value.
+        column: u64,
+        /// The value as stored.
+        value: f64,
+    },
+    /// A write would replace something that exists and replacing was not asked for.
+    #[error("already exists (ask for overwrite to replace it)")]
+    AlreadyExists,
+    /// The store needs a cargo feature this build was compiled without.
+    #[error("needs the '{0}' cargo feature of instructcell")]
+    FeatureDisabled(&'static str),
+    /// The storage library failed: unreadable metadata, a codec error, an I/O error.
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// Builds [`Error::Store`] values for one store.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreCtx {
+    path: std::sync::Arc<Path>,
+}
+
+impl StoreCtx {
+    pub(crate) fn new(path: &Path) -> Self {
+        StoreCtx {
+            path: path.into(),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn err(&self, element: &str, problem: StoreProblem) -> Error {
+        Error::Store {
+            path: self.path.to_path_buf(),
+            element: element.to_string(),
+            problem,
+        }
+    }
+
+    pub(crate) fn backend(&self, element: &str, what: impl std::fmt::Display) -> Error {
+        self.err(element, StoreProblem::Backend(what.to_string()))
+    }
+
+    pub(crate) fn shape(&self, element: &str, what: impl Into<String>) -> Error {
+        self.err(element, StoreProblem::ShapeMismatch(what.into()))
+    }
+
+    pub(crate) fn unsupported(&self, element: &str, what: impl Into<String>) -> Error {
+        self.err(element, StoreProblem::Unsupported(what.into()))
+    }
+}
