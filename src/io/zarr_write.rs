@@ -164,16 +164,17 @@ impl ZarrOut {
         &self,
         array: &Array<FilesystemStore>,
         el: &str,
+        chunk: usize,
         first_chunk: u64,
         values: &[T],
     ) -> Result<()> {
-        for (k, part) in values.chunks(self.chunk_len as usize).enumerate() {
-            let res = if part.len() as u64 == self.chunk_len {
+        for (k, part) in values.chunks(chunk).enumerate() {
+            let res = if part.len() == chunk {
                 array.store_chunk(&[first_chunk + k as u64], part)
             } else {
                 // The edge chunk is stored full size; the padding lies beyond the shape.
                 let mut padded = part.to_vec();
-                padded.resize(self.chunk_len as usize, T::default());
+                padded.resize(chunk, T::default());
                 array.store_chunk(&[first_chunk + k as u64], padded)
             };
             res.map_err(|e| self.ctx.backend(el, e))?;
@@ -189,19 +190,20 @@ impl ZarrOut {
             return Ok(());
         }
         let array = self.open(el)?;
+        let c = self.chunk_len.min(values.len() as u64) as usize;
         match values {
-            Values::Bool(v) => self.store_chunks(&array, el, 0, v),
-            Values::I8(v) => self.store_chunks(&array, el, 0, v),
-            Values::I16(v) => self.store_chunks(&array, el, 0, v),
-            Values::I32(v) => self.store_chunks(&array, el, 0, v),
-            Values::I64(v) => self.store_chunks(&array, el, 0, v),
-            Values::U8(v) => self.store_chunks(&array, el, 0, v),
-            Values::U16(v) => self.store_chunks(&array, el, 0, v),
-            Values::U32(v) => self.store_chunks(&array, el, 0, v),
-            Values::U64(v) => self.store_chunks(&array, el, 0, v),
-            Values::F32(v) => self.store_chunks(&array, el, 0, v),
-            Values::F64(v) => self.store_chunks(&array, el, 0, v),
-            Values::Str(v) => self.store_chunks(&array, el, 0, v),
+            Values::Bool(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::I8(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::I16(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::I32(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::I64(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::U8(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::U16(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::U32(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::U64(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::F32(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::F64(v) => self.store_chunks(&array, el, c, 0, v),
+            Values::Str(v) => self.store_chunks(&array, el, c, 0, v),
         }
     }
 
@@ -247,7 +249,7 @@ impl<T: Element + Clone + Default> Appender<T> {
             rest = &rest[take..];
             self.len += take as u64;
             if self.buf.len() == chunk {
-                out.store_chunks(&self.array, &self.el, self.next_chunk, &self.buf)?;
+                out.store_chunks(&self.array, &self.el, chunk, self.next_chunk, &self.buf)?;
                 self.next_chunk += 1;
                 self.buf.clear();
             }
@@ -257,8 +259,9 @@ impl<T: Element + Clone + Default> Appender<T> {
 
     /// Stores the last partial chunk and writes the true length into the metadata.
     pub(crate) fn finish(self, out: &ZarrOut) -> Result<()> {
+        let chunk = out.chunk_len as usize;
         if !self.buf.is_empty() {
-            out.store_chunks(&self.array, &self.el, self.next_chunk, &self.buf)?;
+            out.store_chunks(&self.array, &self.el, chunk, self.next_chunk, &self.buf)?;
         }
         out.set_length(&self.el, self.len)
     }
