@@ -16,11 +16,13 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod error;
+pub mod generation;
 pub mod genes;
 pub mod io;
 pub mod matrix;
 pub mod memory;
 pub mod preprocess;
+pub mod rng;
 pub mod runtime;
 
 pub use error::{Error, Result};

@@ -1,0 +1,18 @@
+//! Text generation: the decoding loop (greedy, sampling, beam search), logits processors and
+//! stop rules. Model-agnostic: it drives any [`StepDecoder`].
+
+mod beam;
+mod decoder;
+mod filter;
+mod options;
+mod output;
+pub mod processors;
+mod sampling;
+mod search;
+
+pub use decoder::StepDecoder;
+pub use filter::TokenFilter;
+pub use options::{BeamSearch, Decoding, GenerationOptions, Sampling};
+pub use output::{Generated, StopReason};
+pub use sampling::sample_index;
+pub use search::generate;
