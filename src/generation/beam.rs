@@ -153,7 +153,11 @@ pub(super) fn beam_search(
                     };
                     insert_hypothesis(&mut item.finished, hyp, nb);
                 }
-                let s = if ends { c.score + ENDED_PENALTY } else { c.score };
+                let s = if ends {
+                    c.score + ENDED_PENALTY
+                } else {
+                    c.score
+                };
                 running.push((s, c.beam, c.token, c.raw_logprob));
             }
             running.sort_by(|x, y| y.0.total_cmp(&x.0));

@@ -41,7 +41,9 @@ fn level(o: GraphOptimization) -> ort::session::builder::GraphOptimizationLevel 
 }
 
 /// The ort dispatch for a GPU provider, or why this build cannot offer it.
-fn dispatch(p: &ExecutionProvider) -> std::result::Result<ort::ep::ExecutionProviderDispatch, String> {
+fn dispatch(
+    p: &ExecutionProvider,
+) -> std::result::Result<ort::ep::ExecutionProviderDispatch, String> {
     match p {
         ExecutionProvider::Cpu => Ok(ort::ep::CPU::default().build().error_on_failure()),
         #[cfg(feature = "cuda")]
@@ -101,11 +103,7 @@ pub(crate) fn open_session(
             continue; // CPU is registered implicitly, always last.
         }
         let attempt = dispatch(p).and_then(|d| {
-            if !rt
-                .available_providers()
-                .iter()
-                .any(|a| a == p.ort_name())
-            {
+            if !rt.available_providers().iter().any(|a| a == p.ort_name()) {
                 return Err(format!(
                     "the loaded ONNX Runtime ({}) was built without it (available: {}); \
                      install a GPU build such as `pip install onnxruntime-gpu`",
@@ -185,8 +183,16 @@ impl Graph {
     /// requested provider cannot start and fallback is not allowed.
     pub fn open(rt: &Runtime, file: &Path, opts: &SessionOptions, name: &str) -> Result<Self> {
         let (session, providers) = open_session(rt, file, opts, name)?;
-        let inputs = session.inputs().iter().map(|o| o.name().to_string()).collect();
-        let outputs = session.outputs().iter().map(|o| o.name().to_string()).collect();
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        let outputs = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
         Ok(Graph {
             name: name.to_string(),
             session: std::sync::Mutex::new(session),
@@ -223,7 +229,10 @@ impl Graph {
     /// # Errors
     /// [`Error::Shape`] when a value count disagrees with its shape, [`Error::Onnx`] when ONNX
     /// Runtime rejects the inputs or an output is not float32.
-    pub fn run_f32(&self, inputs: &[(&str, &[usize], &[f32])]) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
+    pub fn run_f32(
+        &self,
+        inputs: &[(&str, &[usize], &[f32])],
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
         let mut values: Vec<(String, ort::session::SessionInputValue<'_>)> = Vec::new();
         for (name, shape, data) in inputs {
             let n: usize = shape.iter().product();
@@ -292,7 +301,10 @@ mod tests {
         let Some(rt) = test_runtime() else { return };
         let opts = SessionOptions::default().with_threads(1);
         let g = Graph::open(&rt, &affine(), &opts, "affine").unwrap();
-        assert_eq!(g.providers().active, vec!["CPUExecutionProvider".to_string()]);
+        assert_eq!(
+            g.providers().active,
+            vec!["CPUExecutionProvider".to_string()]
+        );
         assert!(!g.providers().fell_back());
         assert_eq!(g.input_names(), &["x".to_string()]);
         assert_eq!(g.output_names(), &["y".to_string()]);
