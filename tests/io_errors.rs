@@ -45,7 +45,11 @@ fn indptr_not_monotone() {
 fn column_index_out_of_range() {
     let e = read_all("bad_index.zarr", &ReadOptions::default()).unwrap_err();
     match store_problem(e, "bad_index.zarr", "X/indices") {
-        StoreProblem::IndexOutOfRange { major, index, bound } => {
+        StoreProblem::IndexOutOfRange {
+            major,
+            index,
+            bound,
+        } => {
             assert_eq!((major, index, bound), (5, 999, 5));
         }
         p => panic!("{p:?}"),
@@ -55,7 +59,10 @@ fn column_index_out_of_range() {
 #[test]
 fn data_and_indices_lengths_disagree() {
     let e = read_all("bad_data_len.zarr", &ReadOptions::default()).unwrap_err();
-    assert!(matches!(store_problem(e, "bad_data_len.zarr", "X"), StoreProblem::ShapeMismatch(_)));
+    assert!(matches!(
+        store_problem(e, "bad_data_len.zarr", "X"),
+        StoreProblem::ShapeMismatch(_)
+    ));
 }
 
 #[test]
@@ -70,7 +77,10 @@ fn shape_attribute_disagrees_with_var() {
 #[test]
 fn var_index_too_short() {
     let e = read_all("bad_var_len.zarr", &ReadOptions::default()).unwrap_err();
-    assert!(matches!(store_problem(e, "bad_var_len.zarr", "var"), StoreProblem::ShapeMismatch(_)));
+    assert!(matches!(
+        store_problem(e, "bad_var_len.zarr", "var"),
+        StoreProblem::ShapeMismatch(_)
+    ));
 }
 
 #[test]
@@ -87,15 +97,30 @@ fn missing_x_layer_raw_and_columns() {
     let e = read_all("no_x.zarr", &ReadOptions::default()).unwrap_err();
     assert_eq!(store_problem(e, "no_x.zarr", "X"), StoreProblem::Missing);
     let e = read_all("v2_csr.zarr", &ReadOptions::default().with_layer("nope")).unwrap_err();
-    assert_eq!(store_problem(e, "v2_csr.zarr", "layers/nope"), StoreProblem::Missing);
+    assert_eq!(
+        store_problem(e, "v2_csr.zarr", "layers/nope"),
+        StoreProblem::Missing
+    );
     let e = read_all("v2_csc.zarr", &ReadOptions::default().with_raw()).unwrap_err();
-    assert_eq!(store_problem(e, "v2_csc.zarr", "raw/X"), StoreProblem::Missing);
-    let e = read_all("v3_csr.zarr", &ReadOptions::default().with_gene_column("symbols"))
-        .unwrap_err();
-    assert_eq!(store_problem(e, "v3_csr.zarr", "var/symbols"), StoreProblem::Missing);
+    assert_eq!(
+        store_problem(e, "v2_csc.zarr", "raw/X"),
+        StoreProblem::Missing
+    );
+    let e = read_all(
+        "v3_csr.zarr",
+        &ReadOptions::default().with_gene_column("symbols"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        store_problem(e, "v3_csr.zarr", "var/symbols"),
+        StoreProblem::Missing
+    );
     let store = AnnDataStore::open(fixture("v3_csr.zarr")).unwrap();
     let e = store.obs_column("nope").unwrap_err();
-    assert_eq!(store_problem(e, "v3_csr.zarr", "obs/nope"), StoreProblem::Missing);
+    assert_eq!(
+        store_problem(e, "v3_csr.zarr", "obs/nope"),
+        StoreProblem::Missing
+    );
 }
 
 #[test]
@@ -131,9 +156,15 @@ fn not_a_store() {
     let file = tmp.path().join("cells.h5ad");
     std::fs::write(&file, b"plain text").unwrap();
     let e = AnnDataStore::open(&file).unwrap_err();
-    assert!(matches!(store_problem(e, "cells.h5ad", ""), StoreProblem::UnknownFormat(_)));
+    assert!(matches!(
+        store_problem(e, "cells.h5ad", ""),
+        StoreProblem::UnknownFormat(_)
+    ));
     let e = AnnDataStore::open(tmp.path().join("absent.zarr")).unwrap_err();
-    assert!(matches!(store_problem(e, "absent.zarr", ""), StoreProblem::UnknownFormat(_)));
+    assert!(matches!(
+        store_problem(e, "absent.zarr", ""),
+        StoreProblem::UnknownFormat(_)
+    ));
 }
 
 #[test]
@@ -143,17 +174,26 @@ fn rows_out_of_range_is_an_argument_error() {
         .matrix(&ReadOptions::default())
         .unwrap();
     let mut rows = CsrRows::default();
-    assert!(matches!(m.read_rows(10..21, &mut rows), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        m.read_rows(10..21, &mut rows),
+        Err(Error::InvalidArgument(_))
+    ));
     #[allow(clippy::reversed_empty_ranges)]
     let backwards = 5..3;
-    assert!(matches!(m.read_rows(backwards, &mut rows), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        m.read_rows(backwards, &mut rows),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[cfg(not(feature = "h5ad"))]
 #[test]
 fn h5ad_needs_the_feature() {
     let e = AnnDataStore::open(fixture("csr_plain.h5ad")).unwrap_err();
-    assert_eq!(store_problem(e, "csr_plain.h5ad", ""), StoreProblem::FeatureDisabled("h5ad"));
+    assert_eq!(
+        store_problem(e, "csr_plain.h5ad", ""),
+        StoreProblem::FeatureDisabled("h5ad")
+    );
 }
 
 #[cfg(feature = "h5ad")]
@@ -162,6 +202,10 @@ fn h5ad_negative_values() {
     let e = read_all("bad_negative.h5ad", &ReadOptions::default()).unwrap_err();
     assert!(matches!(
         store_problem(e, "bad_negative.h5ad", "X/data"),
-        StoreProblem::InvalidValue { row: 0, column: 0, .. }
+        StoreProblem::InvalidValue {
+            row: 0,
+            column: 0,
+            ..
+        }
     ));
 }

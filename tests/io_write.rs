@@ -16,16 +16,26 @@ use serde_json::json;
 const N_OBS: usize = 20;
 
 fn new_columns() -> Vec<(String, Column)> {
-    let labels: Vec<String> = (0..N_OBS).map(|i| ["T cell", "B cell", "NK"][i % 3].to_string()).collect();
+    let labels: Vec<String> = (0..N_OBS)
+        .map(|i| ["T cell", "B cell", "NK"][i % 3].to_string())
+        .collect();
     vec![
         ("predicted".into(), Column::categorical_from_labels(&labels)),
-        ("response".into(), Column::String((0..N_OBS).map(|i| format!("text {i}")).collect())),
-        ("confidence".into(), Column::Float((0..N_OBS).map(|i| i as f64 / 20.0).collect())),
+        (
+            "response".into(),
+            Column::String((0..N_OBS).map(|i| format!("text {i}")).collect()),
+        ),
+        (
+            "confidence".into(),
+            Column::Float((0..N_OBS).map(|i| i as f64 / 20.0).collect()),
+        ),
     ]
 }
 
 fn spec_for_new_columns(reference: &Path) -> serde_json::Value {
-    let labels: Vec<&str> = (0..N_OBS).map(|i| ["T cell", "B cell", "NK"][i % 3]).collect();
+    let labels: Vec<&str> = (0..N_OBS)
+        .map(|i| ["T cell", "B cell", "NK"][i % 3])
+        .collect();
     json!({
         "reference": reference,
         "obs": {
@@ -48,9 +58,15 @@ fn no_temporaries(dir: &Path) {
     let left: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("-new-") || n.contains(".tmp-") || n.contains(".old-") || n.contains(".new-"))
+        .filter(|n| {
+            n.contains("-new-") || n.contains(".tmp-") || n.contains(".old-") || n.contains(".new-")
+        })
         .collect();
-    assert!(left.is_empty(), "temporaries left in {}: {left:?}", dir.display());
+    assert!(
+        left.is_empty(),
+        "temporaries left in {}: {left:?}",
+        dir.display()
+    );
 }
 
 #[test]
@@ -62,8 +78,16 @@ fn add_obs_columns_to_zarr_v2_v3_and_sharded() {
         let store = AnnDataStore::open(&root).unwrap();
         let after = store.obs().unwrap();
         // Old columns untouched and first, new ones appended in order.
-        assert_eq!(after.columns[..before.columns.len()], before.columns[..], "{name}");
-        assert_eq!(after.columns[before.columns.len()..], new_columns()[..], "{name}");
+        assert_eq!(
+            after.columns[..before.columns.len()],
+            before.columns[..],
+            "{name}"
+        );
+        assert_eq!(
+            after.columns[before.columns.len()..],
+            new_columns()[..],
+            "{name}"
+        );
         assert_eq!(after.index, before.index);
         let mut x = store.matrix(&ReadOptions::default()).unwrap();
         assert_eq!(densify(&mut x, 7), expected().x);
@@ -85,16 +109,36 @@ fn add_obs_columns_refuses_existing_unless_overwrite() {
     let (_tmp, root) = copy_of("v2_csr.zarr");
     let cols = vec![("barcode".to_string(), Column::Float(vec![1.0; N_OBS]))];
     let e = add_obs_columns(&root, &cols, &AddColumnsOptions::default()).unwrap_err();
-    assert!(matches!(e, Error::Store { problem: StoreProblem::AlreadyExists, ref element, .. } if element == "obs/barcode"), "{e:?}");
+    assert!(
+        matches!(e, Error::Store { problem: StoreProblem::AlreadyExists, ref element, .. } if element == "obs/barcode"),
+        "{e:?}"
+    );
     // Nothing changed.
-    assert!(matches!(AnnDataStore::open(&root).unwrap().obs_column("barcode").unwrap(), Column::String(_)));
-    add_obs_columns(&root, &cols, &AddColumnsOptions::default().with_overwrite(true)).unwrap();
+    assert!(matches!(
+        AnnDataStore::open(&root)
+            .unwrap()
+            .obs_column("barcode")
+            .unwrap(),
+        Column::String(_)
+    ));
+    add_obs_columns(
+        &root,
+        &cols,
+        &AddColumnsOptions::default().with_overwrite(true),
+    )
+    .unwrap();
     let store = AnnDataStore::open(&root).unwrap();
-    assert_eq!(store.obs_column("barcode").unwrap(), Column::Float(vec![1.0; N_OBS]));
+    assert_eq!(
+        store.obs_column("barcode").unwrap(),
+        Column::Float(vec![1.0; N_OBS])
+    );
     // Replaced in place: the column keeps its position.
     assert_eq!(store.obs_column_names().unwrap()[2], "barcode");
     no_temporaries(&root.join("obs"));
-    python_check(&root, &json!({"obs": {"barcode": {"kind": "float", "values": vec![1.0; N_OBS]}}}));
+    python_check(
+        &root,
+        &json!({"obs": {"barcode": {"kind": "float", "values": vec![1.0; N_OBS]}}}),
+    );
 }
 
 #[test]
@@ -103,16 +147,29 @@ fn add_obs_columns_argument_errors_leave_the_store_alone() {
     let zarr_json = std::fs::read(root.join("zarr.json")).unwrap();
     let opts = AddColumnsOptions::default();
     let short = vec![("x".to_string(), Column::Float(vec![1.0; 3]))];
-    assert!(matches!(add_obs_columns(&root, &short, &opts), Err(Error::Shape(_))));
+    assert!(matches!(
+        add_obs_columns(&root, &short, &opts),
+        Err(Error::Shape(_))
+    ));
     let bad_name = vec![("a/b".to_string(), Column::Float(vec![1.0; N_OBS]))];
-    assert!(matches!(add_obs_columns(&root, &bad_name, &opts), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        add_obs_columns(&root, &bad_name, &opts),
+        Err(Error::InvalidArgument(_))
+    ));
     let index = vec![("_index".to_string(), Column::Float(vec![1.0; N_OBS]))];
     assert!(add_obs_columns(&root, &index, &opts).is_err());
     let bad_code = vec![(
         "c".to_string(),
-        Column::Categorical { codes: vec![5; N_OBS], categories: vec!["a".into()], ordered: false },
+        Column::Categorical {
+            codes: vec![5; N_OBS],
+            categories: vec!["a".into()],
+            ordered: false,
+        },
     )];
-    assert!(matches!(add_obs_columns(&root, &bad_code, &opts), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        add_obs_columns(&root, &bad_code, &opts),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(std::fs::read(root.join("zarr.json")).unwrap(), zarr_json);
     assert!(!root.join("obs/x").exists() && !root.join("obs/c").exists());
 }
@@ -123,7 +180,16 @@ fn add_obs_columns_refuses_h5ad() {
     let file = tmp.path().join("a.h5ad");
     std::fs::copy(fixture("csr_plain.h5ad"), &file).unwrap();
     let e = add_obs_columns(&file, &new_columns(), &AddColumnsOptions::default()).unwrap_err();
-    assert!(matches!(e, Error::Store { problem: StoreProblem::Unsupported(_), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Store {
+                problem: StoreProblem::Unsupported(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 /// Writes the expected X as blocks of `block` rows.
@@ -150,18 +216,45 @@ fn write_store(path: &Path, opts: &WriteOptions, block: usize, obs: &DataFrame) 
 }
 
 fn generated_obs() -> DataFrame {
-    let conditions: Vec<String> = (0..N_OBS).map(|i| ["ctrl", "stim"][i % 2].to_string()).collect();
+    let conditions: Vec<String> = (0..N_OBS)
+        .map(|i| ["ctrl", "stim"][i % 2].to_string())
+        .collect();
     DataFrame::new(
         (0..N_OBS).map(|i| format!("gen{i}")).collect(),
         vec![
-            ("condition".into(), Column::categorical_from_labels(&conditions)),
-            ("prompt".into(), Column::String((0..N_OBS).map(|i| format!("p{i}")).collect())),
-            ("log_library".into(), Column::Float((0..N_OBS).map(|i| i as f64 * 0.5).collect())),
+            (
+                "condition".into(),
+                Column::categorical_from_labels(&conditions),
+            ),
+            (
+                "prompt".into(),
+                Column::String((0..N_OBS).map(|i| format!("p{i}")).collect()),
+            ),
+            (
+                "log_library".into(),
+                Column::Float((0..N_OBS).map(|i| i as f64 * 0.5).collect()),
+            ),
             ("seed".into(), Column::Int((0..N_OBS as i64).collect())),
-            ("kept".into(), Column::Bool((0..N_OBS).map(|i| i % 4 != 0).collect())),
-            ("batch".into(), Column::NullableInt((0..N_OBS as i64).map(|i| (i != 3).then_some(i)).collect())),
-            ("flag".into(), Column::NullableBool((0..N_OBS).map(|i| (i != 2).then_some(i % 2 == 0)).collect())),
-            ("tag".into(), Column::NullableString((0..N_OBS).map(|i| (i != 1).then(|| format!("t{i}"))).collect())),
+            (
+                "kept".into(),
+                Column::Bool((0..N_OBS).map(|i| i % 4 != 0).collect()),
+            ),
+            (
+                "batch".into(),
+                Column::NullableInt((0..N_OBS as i64).map(|i| (i != 3).then_some(i)).collect()),
+            ),
+            (
+                "flag".into(),
+                Column::NullableBool((0..N_OBS).map(|i| (i != 2).then_some(i % 2 == 0)).collect()),
+            ),
+            (
+                "tag".into(),
+                Column::NullableString(
+                    (0..N_OBS)
+                        .map(|i| (i != 1).then(|| format!("t{i}")))
+                        .collect(),
+                ),
+            ),
         ],
     )
 }
@@ -202,7 +295,9 @@ fn new_store_round_trip() {
         for (chunk_len, block) in [(5, 3), (1 << 16, 20)] {
             let tmp = tempfile::tempdir().unwrap();
             let path = tmp.path().join(name);
-            let opts = WriteOptions::default().with_format(format).with_chunk_len(chunk_len);
+            let opts = WriteOptions::default()
+                .with_format(format)
+                .with_chunk_len(chunk_len);
             let genes = write_store(&path, &opts, block, &generated_obs());
             let store = AnnDataStore::open(&path).unwrap();
             assert_eq!(store.format(), format);
@@ -210,7 +305,11 @@ fn new_store_round_trip() {
             assert_eq!(store.var_names().unwrap(), genes);
             let mut m = store.matrix(&ReadOptions::default()).unwrap();
             assert_eq!(m.gene_names(), genes.as_slice());
-            assert_eq!(densify(&mut m, 6), expected().x, "{name}, chunks of {chunk_len}");
+            assert_eq!(
+                densify(&mut m, 6),
+                expected().x,
+                "{name}, chunks of {chunk_len}"
+            );
             no_temporaries(tmp.path());
             python_check(&path, &generated_spec(&genes));
         }
@@ -226,9 +325,23 @@ fn new_store_refuses_to_overwrite_unless_asked() {
         std::fs::write(path.join("keep"), b"user data").unwrap();
         let opts = WriteOptions::default().with_format(format);
         let e = AnnDataWriter::create(&path, &["G".to_string()], &opts).unwrap_err();
-        assert!(matches!(e, Error::Store { problem: StoreProblem::AlreadyExists, .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Error::Store {
+                    problem: StoreProblem::AlreadyExists,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         assert!(path.join("keep").exists());
-        write_store(&path, &opts.clone().with_overwrite(true), 4, &DataFrame::default());
+        write_store(
+            &path,
+            &opts.clone().with_overwrite(true),
+            4,
+            &DataFrame::default(),
+        );
         let store = AnnDataStore::open(&path).unwrap();
         // An empty obs index gets anndata's default names.
         assert_eq!(store.obs_names().unwrap()[..3], ["0", "1", "2"]);
@@ -285,7 +398,8 @@ fn rust_written_store_streams_into_a_reader_of_another_format() {
     let mut w = AnnDataWriter::create(&path, src.gene_names(), &WriteOptions::default()).unwrap();
     let mut rows = CsrRows::default();
     for start in (0..src.n_rows()).step_by(6) {
-        src.read_rows(start..(start + 6).min(src.n_rows()), &mut rows).unwrap();
+        src.read_rows(start..(start + 6).min(src.n_rows()), &mut rows)
+            .unwrap();
         w.append(&rows).unwrap();
     }
     w.finish(&DataFrame::default()).unwrap();

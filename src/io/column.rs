@@ -94,7 +94,11 @@ impl Column {
                 codes, categories, ..
             } => codes
                 .iter()
-                .map(|&c| usize::try_from(c).ok().and_then(|c| categories.get(c).cloned()))
+                .map(|&c| {
+                    usize::try_from(c)
+                        .ok()
+                        .and_then(|c| categories.get(c).cloned())
+                })
                 .collect(),
             Column::Float(v) => v.iter().map(|x| Some(x.to_string())).collect(),
             Column::Int(v) => v.iter().map(|x| Some(x.to_string())).collect(),
@@ -207,7 +211,10 @@ pub(crate) fn strings_of(b: &dyn Backend, element: &str, col: Column) -> Result<
         .enumerate()
         .map(|(i, s)| {
             s.ok_or_else(|| {
-                b.ctx().unsupported(element, format!("missing value at row {i} in a name column"))
+                b.ctx().unsupported(
+                    element,
+                    format!("missing value at row {i} in a name column"),
+                )
             })
         })
         .collect()
@@ -216,7 +223,9 @@ pub(crate) fn strings_of(b: &dyn Backend, element: &str, col: Column) -> Result<
 /// Decodes the column stored at `element` (an array or an encoded group).
 pub(crate) fn read_column(b: &dyn Backend, element: &str) -> Result<Column> {
     let ctx = b.ctx();
-    let kind = b.node(element)?.ok_or_else(|| ctx.err(element, StoreProblem::Missing))?;
+    let kind = b
+        .node(element)?
+        .ok_or_else(|| ctx.err(element, StoreProblem::Missing))?;
     let attrs = b.attrs(element)?;
     let enc = attr_str(&attrs, "encoding-type").unwrap_or("");
     let wrong = |expected: &str| {
@@ -297,23 +306,32 @@ pub(crate) fn read_column(b: &dyn Backend, element: &str) -> Result<Column> {
                             ctx.unsupported(&values_el, format!("{} values", values.dtype()))
                         })?;
                         Ok(Column::NullableInt(
-                            v.into_iter().enumerate().map(|(i, x)| keep(i).then_some(x)).collect(),
+                            v.into_iter()
+                                .enumerate()
+                                .map(|(i, x)| keep(i).then_some(x))
+                                .collect(),
                         ))
                     }
                     "nullable-boolean" => {
-                        let v = values.into_bools().ok_or_else(|| {
-                            ctx.unsupported(&values_el, "values are not boolean")
-                        })?;
+                        let v = values
+                            .into_bools()
+                            .ok_or_else(|| ctx.unsupported(&values_el, "values are not boolean"))?;
                         Ok(Column::NullableBool(
-                            v.into_iter().enumerate().map(|(i, x)| keep(i).then_some(x)).collect(),
+                            v.into_iter()
+                                .enumerate()
+                                .map(|(i, x)| keep(i).then_some(x))
+                                .collect(),
                         ))
                     }
                     _ => {
-                        let v = values.into_strings().ok_or_else(|| {
-                            ctx.unsupported(&values_el, "values are not strings")
-                        })?;
+                        let v = values
+                            .into_strings()
+                            .ok_or_else(|| ctx.unsupported(&values_el, "values are not strings"))?;
                         Ok(Column::NullableString(
-                            v.into_iter().enumerate().map(|(i, x)| keep(i).then_some(x)).collect(),
+                            v.into_iter()
+                                .enumerate()
+                                .map(|(i, x)| keep(i).then_some(x))
+                                .collect(),
                         ))
                     }
                 }
@@ -331,11 +349,16 @@ fn plain_column(b: &dyn Backend, element: &str, v: Values) -> Result<Column> {
         Values::Str(s) => Column::String(s),
         Values::Bool(x) => Column::Bool(x),
         Values::F32(_) | Values::F64(_) => Column::Float(v.to_f64().unwrap_or_default()),
-        Values::U8(_) | Values::U16(_) | Values::U32(_) | Values::U64(_) => {
-            Column::UInt(v.ints().unwrap_or_default().into_iter().map(|x| x as u64).collect())
-        }
+        Values::U8(_) | Values::U16(_) | Values::U32(_) | Values::U64(_) => Column::UInt(
+            v.ints()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|x| x as u64)
+                .collect(),
+        ),
         other => Column::Int(other.to_i64().ok_or_else(|| {
-            b.ctx().unsupported(element, format!("{} column", other.dtype()))
+            b.ctx()
+                .unsupported(element, format!("{} column", other.dtype()))
         })?),
     })
 }

@@ -51,9 +51,14 @@ impl H5Backend {
 
     fn group(&self, element: &str) -> Result<Group> {
         if element.is_empty() {
-            Ok(self.file.as_group().map_err(|e| self.ctx.backend(element, e))?)
+            Ok(self
+                .file
+                .as_group()
+                .map_err(|e| self.ctx.backend(element, e))?)
         } else {
-            self.file.group(element).map_err(|e| self.ctx.backend(element, e))
+            self.file
+                .group(element)
+                .map_err(|e| self.ctx.backend(element, e))
         }
     }
 
@@ -100,14 +105,22 @@ fn attr_to_json(a: &hdf5::Attribute) -> hdf5::Result<Value> {
                 if scalar {
                     json!(a.read_scalar::<VarLenAscii>()?.as_str())
                 } else {
-                    json!(a.read_raw::<VarLenAscii>()?.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                    json!(a
+                        .read_raw::<VarLenAscii>()?
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>())
                 }
             }
             _ => {
                 if scalar {
                     json!(a.read_scalar::<VarLenUnicode>()?.as_str())
                 } else {
-                    json!(a.read_raw::<VarLenUnicode>()?.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                    json!(a
+                        .read_raw::<VarLenUnicode>()?
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>())
                 }
             }
         },
@@ -139,7 +152,9 @@ impl Backend for H5Backend {
         match self.file.loc_type_by_name(element) {
             Ok(LocationType::Group) => Ok(Some(NodeKind::Group)),
             Ok(LocationType::Dataset) => Ok(Some(NodeKind::Array)),
-            Ok(other) => Err(self.ctx.unsupported(element, format!("HDF5 object {other:?}"))),
+            Ok(other) => Err(self
+                .ctx
+                .unsupported(element, format!("HDF5 object {other:?}"))),
             Err(e) => Err(self.ctx.backend(element, e)),
         }
     }
@@ -168,7 +183,10 @@ impl Backend for H5Backend {
         if self.node(element)? != Some(NodeKind::Array) {
             return Err(self.ctx.err(element, StoreProblem::Missing));
         }
-        let ds = self.file.dataset(element).map_err(|e| self.ctx.backend(element, e))?;
+        let ds = self
+            .file
+            .dataset(element)
+            .map_err(|e| self.ctx.backend(element, e))?;
         let desc = ds
             .dtype()
             .and_then(|t| t.to_descriptor())
@@ -201,7 +219,10 @@ impl H5Array {
         let r = rows.start as usize..rows.end as usize;
         let res = match self.shape.len() {
             0 => self.ds.read_raw::<T>(),
-            1 => self.ds.read_slice_1d::<T, _>(r).map(|a| a.into_raw_vec_and_offset().0),
+            1 => self
+                .ds
+                .read_slice_1d::<T, _>(r)
+                .map(|a| a.into_raw_vec_and_offset().0),
             2 => self
                 .ds
                 .read_slice_2d::<T, _>((r, ..))
@@ -257,11 +278,7 @@ impl ArrayHandle for H5Array {
                     .iter()
                     .map(|s| s.as_str().to_string())
                     .collect(),
-                _ => {
-                    return Err(self
-                        .ctx
-                        .unsupported(&self.element, "fixed-length strings"))
-                }
+                _ => return Err(self.ctx.unsupported(&self.element, "fixed-length strings")),
             }),
         })
     }
@@ -307,7 +324,10 @@ impl H5Out {
         let ds = if data.is_empty() {
             b.shape(0).create(name)?
         } else {
-            b.chunk(data.len().min(1 << 16)).deflate(self.level).shape(data.len()).create(name)?
+            b.chunk(data.len().min(1 << 16))
+                .deflate(self.level)
+                .shape(data.len())
+                .create(name)?
         };
         ds.write_raw(data)?;
         Ok(ds)
@@ -331,13 +351,23 @@ impl H5Out {
                 self.dataset(g, name, &s)?
             }
         };
-        set_enc(&ds, kind, if kind == "array" || kind == "string-array" { "0.2.0" } else { "0.1.0" })
+        set_enc(
+            &ds,
+            kind,
+            if kind == "array" || kind == "string-array" {
+                "0.2.0"
+            } else {
+                "0.1.0"
+            },
+        )
     }
 
     fn column(&self, g: &Group, name: &str, col: &Column) -> hdf5::Result<()> {
         fn nullable<T: Clone>(v: &[Option<T>], fill: T) -> (Vec<T>, Vec<bool>) {
             (
-                v.iter().map(|x| x.clone().unwrap_or(fill.clone())).collect(),
+                v.iter()
+                    .map(|x| x.clone().unwrap_or(fill.clone()))
+                    .collect(),
                 v.iter().map(Option::is_none).collect(),
             )
         }
@@ -354,7 +384,9 @@ impl H5Out {
             } => {
                 let sub = g.create_group(name)?;
                 set_enc(&sub, "categorical", "0.2.0")?;
-                sub.new_attr::<bool>().create("ordered")?.write_scalar(ordered)?;
+                sub.new_attr::<bool>()
+                    .create("ordered")?
+                    .write_scalar(ordered)?;
                 let codes = if categories.len() < i8::MAX as usize {
                     Values::I8(codes.iter().map(|&c| c as i8).collect())
                 } else if categories.len() < i16::MAX as usize {
@@ -363,7 +395,12 @@ impl H5Out {
                     Values::I32(codes.clone())
                 };
                 self.array(&sub, "codes", &codes, "array")?;
-                self.array(&sub, "categories", &Values::Str(categories.clone()), "string-array")
+                self.array(
+                    &sub,
+                    "categories",
+                    &Values::Str(categories.clone()),
+                    "string-array",
+                )
             }
             Column::NullableInt(v) => {
                 let sub = g.create_group(name)?;
@@ -519,8 +556,11 @@ impl H5Writer {
             let root = file.as_group()?;
             self.out
                 .dataframe(&root, "obs", &DataFrame::new(index, obs.columns.clone()))?;
-            self.out
-                .dataframe(&root, "var", &DataFrame::new(self.var_names.clone(), Vec::new()))?;
+            self.out.dataframe(
+                &root,
+                "var",
+                &DataFrame::new(self.var_names.clone(), Vec::new()),
+            )?;
             for empty in ["layers", "obsm", "obsp", "varm", "varp", "uns"] {
                 let g = file.create_group(empty)?;
                 set_enc(&g, "dict", "0.1.0")?;
@@ -530,7 +570,13 @@ impl H5Writer {
         })();
         drop(file);
         h5(res, &self.dest)?;
-        publish(&self.tmp, &self.dest, self.overwrite, &StoreCtx::new(&self.dest), "")?;
+        publish(
+            &self.tmp,
+            &self.dest,
+            self.overwrite,
+            &StoreCtx::new(&self.dest),
+            "",
+        )?;
         self.published = true;
         Ok(())
     }

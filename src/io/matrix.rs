@@ -88,7 +88,10 @@ fn shape_attr(ctx: &StoreCtx, el: &str, v: Option<&Value>) -> Result<(u64, u64)>
         .and_then(|x| x);
     match dims.as_deref() {
         Some([r, c]) => Ok((*r, *c)),
-        _ => Err(ctx.shape(el, format!("shape attribute is {v:?}, expected [rows, columns]"))),
+        _ => Err(ctx.shape(
+            el,
+            format!("shape attribute is {v:?}, expected [rows, columns]"),
+        )),
     }
 }
 
@@ -101,7 +104,9 @@ impl MatrixReader {
                 "'{el}' is not a valid matrix element name"
             )));
         }
-        let kind = b.node(&el)?.ok_or_else(|| ctx.err(&el, StoreProblem::Missing))?;
+        let kind = b
+            .node(&el)?
+            .ok_or_else(|| ctx.err(&el, StoreProblem::Missing))?;
         let attrs = b.attrs(&el)?;
         // anndata < 0.7 wrote sparse matrices with `h5sparse_*` attributes instead.
         let enc = attr_str(&attrs, "encoding-type")
@@ -162,7 +167,9 @@ impl MatrixReader {
                 if first != 0 || last != nnz {
                     return Err(ctx.shape(
                         &ip_el,
-                        format!("runs from {first} to {last}, expected 0 to {nnz} (the data length)"),
+                        format!(
+                            "runs from {first} to {last}, expected 0 to {nnz} (the data length)"
+                        ),
                     ));
                 }
                 let layout = if enc == "csr_matrix" {
@@ -193,10 +200,7 @@ impl MatrixReader {
             }
         };
         if n_rows != n_obs {
-            return Err(ctx.shape(
-                &el,
-                format!("{n_rows} rows but obs has {n_obs} cells"),
-            ));
+            return Err(ctx.shape(&el, format!("{n_rows} rows but obs has {n_obs} cells")));
         }
         if n_cols > u32::MAX as u64 + 1 {
             return Err(ctx.unsupported(&el, format!("{n_cols} columns (at most 2^32)")));
@@ -388,7 +392,11 @@ impl MatrixReader {
         let vals = arr.read(rows.start as u64..rows.end as u64)?;
         let mut dense = Vec::with_capacity(vals.len());
         vals.extend_f32(&mut dense);
-        for (r, row) in dense.chunks(self.n_cols.max(1)).enumerate().take(rows.len()) {
+        for (r, row) in dense
+            .chunks(self.n_cols.max(1))
+            .enumerate()
+            .take(rows.len())
+        {
             for (c, &v) in row.iter().enumerate() {
                 if v != 0.0 {
                     self.check_value((rows.start + r) as u64, c as u64, v)?;

@@ -24,7 +24,10 @@ pub(crate) fn enc(kind: &str, version: &str) -> Map<String, Value> {
 
 /// The `(values, mask)` pair of a nullable column; missing values get `fill`.
 fn split_nullable<T: Clone>(v: &[Option<T>], fill: T) -> (Vec<T>, Vec<bool>) {
-    let values = v.iter().map(|x| x.clone().unwrap_or(fill.clone())).collect();
+    let values = v
+        .iter()
+        .map(|x| x.clone().unwrap_or(fill.clone()))
+        .collect();
     let mask = v.iter().map(Option::is_none).collect();
     (values, mask)
 }
@@ -84,7 +87,11 @@ pub(crate) fn write_column(out: &ZarrOut, el: &str, col: &Column) -> Result<()> 
         Column::NullableString(v) => {
             out.group(el, enc("nullable-string-array", "0.1.0"))?;
             let (values, mask) = split_nullable(v, String::new());
-            out.array(&sub("values"), &Values::Str(values), enc("string-array", "0.2.0"))?;
+            out.array(
+                &sub("values"),
+                &Values::Str(values),
+                enc("string-array", "0.2.0"),
+            )?;
             out.array(&sub("mask"), &Values::Bool(mask), array())
         }
     }
@@ -187,7 +194,9 @@ pub fn add_obs_columns(
             )));
         }
         if columns[..i].iter().any(|(n, _)| n == name) {
-            return Err(Error::InvalidArgument(format!("column '{name}' given twice")));
+            return Err(Error::InvalidArgument(format!(
+                "column '{name}' given twice"
+            )));
         }
         check_column(name, col, n_obs)?;
         let exists = order.contains(name) || obs_dir.join(name).symlink_metadata().is_ok();
@@ -200,7 +209,13 @@ pub fn add_obs_columns(
         let mut tmp = TempDir::create(temp_sibling(&dest, "new"))?;
         let out = ZarrOut::new(tmp.path(), version, 3, 1 << 16, ctx.clone())?;
         write_column(&out, "", col)?;
-        publish(tmp.path(), &dest, opts.overwrite, &ctx, &format!("obs/{name}"))?;
+        publish(
+            tmp.path(),
+            &dest,
+            opts.overwrite,
+            &ctx,
+            &format!("obs/{name}"),
+        )?;
         tmp.disarm();
     }
     for (name, _) in columns {

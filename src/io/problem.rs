@@ -77,9 +77,7 @@ pub(crate) struct StoreCtx {
 
 impl StoreCtx {
     pub(crate) fn new(path: &Path) -> Self {
-        StoreCtx {
-            path: path.into(),
-        }
+        StoreCtx { path: path.into() }
     }
 
     pub(crate) fn path(&self) -> &Path {

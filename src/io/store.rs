@@ -46,7 +46,10 @@ impl AnnDataStore {
             Detected::H5ad => (open_h5ad(path)?, StoreFormat::H5ad),
         };
         if backend.node("")? != Some(NodeKind::Group) {
-            return Err(ctx.err("", StoreProblem::UnknownFormat("root is not a group".into())));
+            return Err(ctx.err(
+                "",
+                StoreProblem::UnknownFormat("root is not a group".into()),
+            ));
         }
         let attrs = backend.attrs("")?;
         // Old writers left the root without attributes; accept that, but not a foreign encoding.

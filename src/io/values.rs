@@ -139,7 +139,9 @@ impl Values {
             Values::F32(v) => out.extend_from_slice(v),
             Values::F64(v) => out.extend(v.iter().map(|&x| x as f32)),
             Values::Bool(_) | Values::Str(_) => return None,
-            other => each_int!(other, v => out.extend(v.iter().map(|&x| x as f32)), _x => return None),
+            other => {
+                each_int!(other, v => out.extend(v.iter().map(|&x| x as f32)), _x => return None)
+            }
         }
         Some(())
     }

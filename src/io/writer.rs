@@ -41,9 +41,10 @@ pub struct AnnDataWriter {
 }
 
 enum Inner {
-    Zarr(ZarrWriter),
+    // Boxed: the writers are large and differ in size; one allocation per store is nothing.
+    Zarr(Box<ZarrWriter>),
     #[cfg(feature = "h5ad")]
-    H5(super::h5ad::H5Writer),
+    H5(Box<super::h5ad::H5Writer>),
 }
 
 impl std::fmt::Debug for AnnDataWriter {
@@ -57,7 +58,11 @@ impl AnnDataWriter {
     ///
     /// Fails with [`StoreProblem::AlreadyExists`] if `path` exists and
     /// [`WriteOptions::overwrite`] is off.
-    pub fn create(path: impl AsRef<Path>, var_names: &[String], opts: &WriteOptions) -> Result<Self> {
+    pub fn create(
+        path: impl AsRef<Path>,
+        var_names: &[String],
+        opts: &WriteOptions,
+    ) -> Result<Self> {
         let path = path.as_ref();
         let ctx = StoreCtx::new(path);
         if path.symlink_metadata().is_ok() && !opts.overwrite {
@@ -70,9 +75,13 @@ impl AnnDataWriter {
             )));
         }
         let inner = match opts.format {
-            StoreFormat::Zarr(v) => Inner::Zarr(ZarrWriter::create(path, ctx, v, var_names, opts)?),
+            StoreFormat::Zarr(v) => {
+                Inner::Zarr(Box::new(ZarrWriter::create(path, ctx, v, var_names, opts)?))
+            }
             #[cfg(feature = "h5ad")]
-            StoreFormat::H5ad => Inner::H5(super::h5ad::H5Writer::create(path, var_names, opts)?),
+            StoreFormat::H5ad => Inner::H5(Box::new(super::h5ad::H5Writer::create(
+                path, var_names, opts,
+            )?)),
             #[cfg(not(feature = "h5ad"))]
             StoreFormat::H5ad => return Err(ctx.err("", StoreProblem::FeatureDisabled("h5ad"))),
         };
@@ -219,12 +228,12 @@ impl ZarrWriter {
         let mut x = enc("csr_matrix", "0.1.0");
         x.insert("shape".into(), json!([self.n_rows, self.var_names.len()]));
         out.group("X", x)?;
+        write_dataframe(out, "obs", &DataFrame::new(index, obs.columns.clone()))?;
         write_dataframe(
             out,
-            "obs",
-            &DataFrame::new(index, obs.columns.clone()),
+            "var",
+            &DataFrame::new(self.var_names.clone(), Vec::new()),
         )?;
-        write_dataframe(out, "var", &DataFrame::new(self.var_names.clone(), Vec::new()))?;
         for empty in ["layers", "obsm", "obsp", "varm", "varp", "uns"] {
             out.group(empty, enc("dict", "0.1.0"))?;
         }

@@ -60,7 +60,9 @@ impl ZarrBackend {
                     .backend(element, format!("invalid JSON in {}: {e}", file.display()))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.ctx.backend(element, format!("{}: {e}", file.display()))),
+            Err(e) => Err(self
+                .ctx
+                .backend(element, format!("{}: {e}", file.display()))),
         }
     }
 }
@@ -108,7 +110,9 @@ impl Backend for ZarrBackend {
         match doc {
             None | Some(Value::Null) => Ok(Map::new()),
             Some(Value::Object(m)) => Ok(m),
-            Some(_) => Err(self.ctx.backend(element, "attributes are not a JSON object")),
+            Some(_) => Err(self
+                .ctx
+                .backend(element, "attributes are not a JSON object")),
         }
     }
 
@@ -165,9 +169,7 @@ impl Backend for ZarrBackend {
         } else if d.is::<dt::StringDataType>() {
             Dtype::Str
         } else {
-            return Err(self
-                .ctx
-                .unsupported(element, format!("zarr data type {d}")));
+            return Err(self.ctx.unsupported(element, format!("zarr data type {d}")));
         };
         Ok(Box::new(ZarrArray {
             shape: array.shape().to_vec(),

@@ -276,8 +276,7 @@ impl ZarrOut {
             ZarrVersion::V2 => dir.join(".zarray"),
         };
         let text = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-        let mut meta: Value =
-            serde_json::from_slice(&text).map_err(|e| self.ctx.backend(el, e))?;
+        let mut meta: Value = serde_json::from_slice(&text).map_err(|e| self.ctx.backend(el, e))?;
         meta["shape"] = json!([len]);
         self.put_json(&file, &meta)
     }
