@@ -1,0 +1,122 @@
+"""Drive a model package with ONNX Runtime from Python, the way a runtime is expected to.
+
+Tokenization, splicing, the decode loop and the stop rule live here, outside the graphs; this
+is the reference the Rust side can be compared with, and what verification runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from .errors import ExportError
+from .manifest import read_manifest
+
+
+class PackageRunner:
+    """ONNX Runtime sessions for one precision of a package, plus its tokenizer and embeddings."""
+
+    def __init__(self, root: Path, precision: str = "fp32", threads: int = 2):
+        self.root = root
+        self.manifest = read_manifest(root)
+        entries = {g["name"]: g for g in self.manifest["graphs"] if g["precision"] == precision}
+        if len(entries) != 4:
+            raise ExportError(f"package {root} has no complete set of {precision} graphs")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.sessions = {name: ort.InferenceSession(str(root / e["file"]), opts, providers=["CPUExecutionProvider"])
+                         for name, e in entries.items()}
+        files = self.manifest["files"]
+        self.embeddings = np.load(root / files["token_embeddings"]["file"], allow_pickle=False)
+        self.tokenizer = Tokenizer.from_file(str(root / files["tokenizer"]["file"]))
+        self.special = self.manifest["special_tokens"]
+        model = self.manifest["model"]
+        self.layers, self.heads, self.d_kv = model["num_decoder_layers"], model["num_heads"], model["d_kv"]
+
+    def run(self, graph: str, **inputs: np.ndarray) -> list[np.ndarray]:
+        """Run one graph by name with named numpy inputs."""
+        return self.sessions[graph].run(None, inputs)
+
+    def encode_cells(self, expression: np.ndarray) -> np.ndarray:
+        """Preprocessed profiles ``[B, G]`` → cell embeddings ``[B, Q, D]``."""
+        return self.run("cell_encoder", expression=expression.astype(np.float32))[0]
+
+    def splice(self, token_ids: list[list[int]], cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Token rows (one placeholder each) + cells → right-padded ``inputs_embeds`` and mask."""
+        placeholder = self.special["placeholder"]
+        rows = []
+        for ids, cell in zip(token_ids, cells):
+            if ids.count(placeholder) != 1:
+                raise ValueError(f"expected one placeholder token, found {ids.count(placeholder)}")
+            p = ids.index(placeholder)
+            rows.append(np.concatenate([self.embeddings[ids[:p]], cell, self.embeddings[ids[p + 1:]]]))
+        length = max(len(r) for r in rows)
+        embeds = np.zeros((len(rows), length, self.embeddings.shape[1]), np.float32)
+        mask = np.zeros((len(rows), length), np.int64)
+        for b, r in enumerate(rows):
+            embeds[b, : len(r)] = r
+            mask[b, : len(r)] = 1
+        return embeds, mask
+
+    def encode_text(self, embeds: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Text encoder → the decoder's cross-attention keys and values."""
+        _, keys, values = self.run("text_encoder", inputs_embeds=embeds, attention_mask=mask)
+        return keys, values
+
+    def empty_cache(self, batch: int) -> np.ndarray:
+        """A zero-length self-attention cache ``[L, B, H, 0, K]``."""
+        return np.zeros((self.layers, batch, self.heads, 0, self.d_kv), np.float32)
+
+    def greedy(self, embeds: np.ndarray, mask: np.ndarray, max_new_tokens: int) -> np.ndarray:
+        """Greedy decoding until every row emitted a stop token; finished rows continue with pad.
+
+        Returns ``[B, 1 + n]`` ids starting with the decoder start token, like ``generate``.
+        """
+        batch = embeds.shape[0]
+        cross_k, cross_v = self.encode_text(embeds, mask)
+        past_k = past_v = self.empty_cache(batch)
+        ids = np.full((batch, 1), self.special["decoder_start"], np.int64)
+        done = np.zeros(batch, bool)
+        stop = np.array(self.special["stop"])
+        for _ in range(max_new_tokens):
+            logits, _, past_k, past_v = self.run(
+                "decoder", input_ids=ids[:, -1:], encoder_attention_mask=mask, past_key=past_k, past_value=past_v,
+                cross_key=cross_k, cross_value=cross_v)
+            nxt = np.where(done, self.special["pad"], logits[:, -1].argmax(-1))
+            ids = np.concatenate([ids, nxt[:, None]], axis=1)
+            done |= np.isin(nxt, stop)
+            if done.all():
+                break
+        return ids
+
+    def teacher_forced(self, embeds: np.ndarray, mask: np.ndarray, ids: np.ndarray, block: int = 1
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Logits ``[B, T, V]`` and hidden ``[B, T, D]`` along ``ids``, fed ``block`` tokens per step."""
+        cross_k, cross_v = self.encode_text(embeds, mask)
+        past_k = past_v = self.empty_cache(ids.shape[0])
+        logits, hidden = [], []
+        for start in range(0, ids.shape[1], block):
+            lo, hi, past_k, past_v = self.run(
+                "decoder", input_ids=ids[:, start:start + block], encoder_attention_mask=mask, past_key=past_k,
+                past_value=past_v, cross_key=cross_k, cross_value=cross_v)
+            logits.append(lo)
+            hidden.append(hi)
+        return np.concatenate(logits, axis=1), np.concatenate(hidden, axis=1)
+
+    def condition(self, embeds: np.ndarray, mask: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Decoder hidden state at a signal token appended after ``ids``: ``[B, D]``."""
+        signal = np.full((ids.shape[0], 1), self.special["signal"][0], np.int64)
+        _, hidden = self.teacher_forced(embeds, mask, np.concatenate([ids, signal], axis=1))
+        return hidden[:, -1]
+
+    def generator(self, condition: np.ndarray, z: np.ndarray, log_library: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mu, theta, zi_logits)`` from the generator graph."""
+        mu, theta, zi = self.run("generator", condition=condition.astype(np.float32), z=z.astype(np.float32),
+                                 log_library=log_library.astype(np.float32))
+        return mu, theta, zi
