@@ -43,12 +43,23 @@ def _padding_bias(mask: torch.Tensor) -> torch.Tensor:
     return (1.0 - mask.to(torch.float32))[:, None, None, :] * _MASKED
 
 
+def bucket_table(bidirectional: bool, num_buckets: int, max_distance: int) -> torch.Tensor:
+    """T5's bucket of every relative position in ``[-max_distance, max_distance]``.
+
+    Buckets saturate beyond ``max_distance``, so clamping a distance into that range and
+    looking it up reproduces ``transformers``' computation exactly, with no floating point
+    inside the graph (an fp16 graph would otherwise round bucket boundaries differently).
+    """
+    rel = torch.arange(-max_distance, max_distance + 1)
+    return T5Attention._relative_position_bucket(rel, bidirectional=bidirectional, num_buckets=num_buckets,
+                                                 max_distance=max_distance)
+
+
 def _position_bias(table: nn.Embedding, query_pos: torch.Tensor, key_pos: torch.Tensor, bidirectional: bool,
                    num_buckets: int, max_distance: int) -> torch.Tensor:
     """Relative position bias ``[1, H, Tq, Tk]`` from the layer-0 bucket table."""
-    rel = key_pos[None, :] - query_pos[:, None]
-    buckets = T5Attention._relative_position_bucket(rel, bidirectional=bidirectional, num_buckets=num_buckets,
-                                                     max_distance=max_distance)
+    rel = torch.clamp(key_pos[None, :] - query_pos[:, None], -max_distance, max_distance) + max_distance
+    buckets = bucket_table(bidirectional, num_buckets, max_distance)[rel]
     return table(buckets).permute(2, 0, 1).unsqueeze(0)
 
 

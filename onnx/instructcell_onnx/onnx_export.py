@@ -97,7 +97,7 @@ def convert_fp16(src: Path, dst: Path) -> None:
     try:
         model = onnx.load(str(src))
         # Softmax and the norms' reductions stay fp32 for range; they are cheap.
-        converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True,
+        converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False,
                                              op_block_list=["Softmax", "ReduceMean", "Pow", "Sqrt", "Exp", "Log",
                                                             "Range", "Softplus"])
         onnx.save(converted, str(dst))

@@ -85,7 +85,8 @@ def preprocess_np(counts: np.ndarray, manifest: dict[str, Any]) -> np.ndarray:
 def _per_graph(runner: PackageRunner, model: InstructCellModel, report: PrecisionReport) -> None:
     modules = graph_modules(model)
     for shape_name, kwargs in (("b2_past3_new2", {}), ("b1_past0_new1", {"batch": 1, "past": 0, "new": 1}),
-                               ("b3_past5_new1", {"batch": 3, "past": 5, "new": 1, "enc_len": 11, "seed": 1})):
+                               ("b3_past5_new1", {"batch": 3, "past": 5, "new": 1, "enc_len": 11, "seed": 1}),
+                               ("b1_past40_new1_enc150", {"batch": 1, "past": 40, "new": 1, "enc_len": 150, "seed": 2})):
         inputs = example_inputs(model, **kwargs)
         for name, module in modules.items():
             spec_inputs = [i["name"] for i in next(g for g in runner.manifest["graphs"] if g["name"] == name)["inputs"]]
@@ -202,8 +203,7 @@ def verify_precision(root: Path, model: InstructCellModel, precision: str, pairs
     except Exception as exc:  # ONNX Runtime may lack kernels for a precision on this machine
         report.error = f"cannot run {precision} graphs with ONNX Runtime on CPU: {exc}"
         return report, stats
-    if precision == "fp32":
-        _per_graph(runner, model, report)
+    _per_graph(runner, model, report)
     stats = _sequence_checks(runner, model, pairs, report, max_new_tokens, seed)
     _batched_greedy(runner, model, pairs[:4], report, max_new_tokens)
     return report, stats
