@@ -76,6 +76,19 @@ impl CsrRows {
 
     /// Checks the structural invariants (pointer monotonicity, lengths, column bounds).
     pub fn validate(&self) -> Result<()> {
+        self.validate_structure()?;
+        if let Some(&c) = self.indices.iter().find(|&&c| c as usize >= self.n_cols) {
+            return Err(Error::Shape(format!(
+                "column index {c} out of range for {} columns",
+                self.n_cols
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks the row pointer and the lengths, but not the column indices: O(rows), for callers
+    /// that bound-check columns as they use them.
+    pub fn validate_structure(&self) -> Result<()> {
         if self.indptr.first() != Some(&0) {
             return Err(Error::Shape("indptr must start with 0".into()));
         }
@@ -94,12 +107,6 @@ impl CsrRows {
                 "indptr ends at {} but there are {} stored values",
                 self.indptr.last().unwrap_or(&0),
                 self.indices.len()
-            )));
-        }
-        if let Some(&c) = self.indices.iter().find(|&&c| c as usize >= self.n_cols) {
-            return Err(Error::Shape(format!(
-                "column index {c} out of range for {} columns",
-                self.n_cols
             )));
         }
         Ok(())

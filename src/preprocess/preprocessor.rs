@@ -107,7 +107,8 @@ impl Preprocessor {
                 self.alignment.n_dataset()
             )));
         }
-        block.validate()?;
+        // Column bounds are checked per row, in parallel, by the kernel.
+        block.validate_structure()?;
         let n = block.n_rows();
         let g = self.n_genes();
         if self.states.len() < n {
@@ -119,6 +120,7 @@ impl Preprocessor {
         let kernel = Kernel {
             map: self.alignment.table(),
             copies: self.alignment.copies(),
+            sums_columns: self.alignment.sums_columns(),
             normalize: o.normalize_total,
             target_sum: o.target_sum as f64,
             all_genes: o.library_size == LibrarySize::AllGenes,
@@ -127,26 +129,34 @@ impl Preprocessor {
         };
         let work = |(i, (out, state)): (usize, (&mut [f32], &mut RowState))| {
             let (indices, values) = block.row(i);
-            kernel.run(indices, values, out, state);
+            kernel.run(indices, values, out, state).is_err()
         };
         let out = &mut self.buffer[..n * g];
         let states = &mut self.states[..n];
-        if self.pool.is_none() && o.threads == Some(1) {
+        let bad_column = if self.pool.is_none() && o.threads == Some(1) {
             out.chunks_mut(g)
                 .zip(states.iter_mut())
                 .enumerate()
-                .for_each(work);
+                .map(work)
+                .fold(false, |a, b| a | b)
         } else {
             let mut parallel = move || {
                 out.par_chunks_mut(g)
                     .zip(states.par_iter_mut())
                     .enumerate()
-                    .for_each(work)
+                    .map(work)
+                    .reduce(|| false, |a, b| a | b)
             };
             match &self.pool {
                 Some(pool) => pool.install(parallel),
                 None => parallel(),
             }
+        };
+        if bad_column {
+            return Err(Error::Shape(format!(
+                "a column index is out of range for {} columns",
+                block.n_cols
+            )));
         }
 
         self.rows.clear();
@@ -189,11 +199,11 @@ impl Preprocessor {
 
     /// Moves row `from` to the all-zero row `to` (`to < from`), touching only stored positions.
     fn move_row(&mut self, from: usize, to: usize, g: usize) {
-        debug_assert!(to < from && self.states[to].touched.is_empty());
+        debug_assert!(to < from && self.states[to].len == 0);
         let (head, tail) = self.buffer.split_at_mut(from * g);
         let dst = &mut head[to * g..(to + 1) * g];
         let src = &mut tail[..g];
-        for &p in &self.states[from].touched {
+        for &p in self.states[from].touched() {
             dst[p as usize] = src[p as usize];
             src[p as usize] = 0.0;
         }
