@@ -15,6 +15,7 @@
 //! where (the store path, the cell, the gene).
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod cellgen;
 pub mod error;
 pub mod generation;
 pub mod genes;
@@ -26,8 +27,8 @@ pub mod rng;
 pub mod runtime;
 
 pub use error::{Error, Result};
-pub use matrix::{CsrRows, RowSource};
-pub use io::{AnnDataStore, AnnDataWriter, ReadOptions};
 pub use genes::{AlignOptions, GeneAlignment};
+pub use io::{AnnDataStore, AnnDataWriter, ReadOptions};
+pub use matrix::{CsrRows, RowSource};
 pub use memory::{DenseSource, SparseSource};
 pub use preprocess::{Batch, Batcher, PreprocessOptions, Preprocessor};
