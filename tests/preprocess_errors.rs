@@ -315,3 +315,32 @@ fn invalid_options() {
         ));
     }
 }
+
+#[test]
+fn integer_check_at_the_edges_of_f32() {
+    let (al, _) = setup();
+    let mut p = Preprocessor::new(al, PreprocessOptions::default()).unwrap();
+    // Every float from 2^23 up is whole; large counts pass.
+    for v in [
+        8_388_608.0f32,
+        8_388_609.0,
+        16_777_216.0,
+        3.0e7,
+        1.0e30,
+        0.0,
+        1.0,
+    ] {
+        let rows = vec![(vec![0, 1], vec![v, 1.0])];
+        assert!(p.process(&block(&rows, 5), 0, None).is_ok(), "{v}");
+    }
+    for v in [8_388_607.5f32, 0.5, 1e-30, 2.9999998] {
+        let rows = vec![(vec![0, 1], vec![1.0, v])];
+        match p.process(&block(&rows, 5), 0, None) {
+            Err(Error::BadCell {
+                problem: CellProblem::NonInteger { column: 1, value },
+                ..
+            }) => assert_eq!(value, v),
+            other => panic!("{v}: {other:?}"),
+        }
+    }
+}
