@@ -97,9 +97,26 @@ def _per_graph(runner: PackageRunner, model: InstructCellModel, report: Precisio
                 ref = module(*inputs[name])
             ref = ref if isinstance(ref, tuple) else (ref,)
             got = runner.run(name, **{n: t.numpy() for n, t in zip(spec_inputs, inputs[name])})
-            for out_spec, r, g in zip(next(x for x in runner.manifest["graphs"] if x["name"] == name)["outputs"],
-                                      ref, got):
-                report.add(f"graph.{name}.{out_spec['name']}[{shape_name}]", rel_err(g, r.numpy()), FP32_REL_LIMIT)
+            errors = [rel_err(g, r.numpy()) for r, g in zip(ref, got)]
+            limits, note = [FP32_REL_LIMIT] * len(errors), ""
+            if report.enforced and max(errors) > FP32_REL_LIMIT:
+                noise = _graph_noise(module, inputs[name], ref)
+                limits = [max(FP32_REL_LIMIT, NOISE_FACTOR * n) for n in noise]
+                note = f"PyTorch fp32 vs fp64 {max(noise):.2g}, limit {NOISE_FACTOR:g}x that"
+            outputs = next(x for x in runner.manifest["graphs"] if x["name"] == name)["outputs"]
+            for out_spec, err, limit in zip(outputs, errors, limits):
+                report.add(f"graph.{name}.{out_spec['name']}[{shape_name}]", err, limit, note)
+
+
+def _graph_noise(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], ref: tuple[torch.Tensor, ...]
+                 ) -> list[float]:
+    """Per output, how far the fp32 PyTorch graph function is from the same function in fp64."""
+    module64 = copy.deepcopy(module).double()
+    with torch.no_grad():
+        ref64 = module64(*[t.double() if t.is_floating_point() else t for t in inputs])
+    ref64 = ref64 if isinstance(ref64, tuple) else (ref64,)
+    del module64
+    return [rel_err(r.numpy(), r64.numpy()) for r, r64 in zip(ref, ref64)]
 
 
 def _tokenize(runner: PackageRunner, pairs: list[Pair]) -> list[list[int]]:
