@@ -10,6 +10,8 @@
 //!   writes a new store. Both write to temporary names and rename into place, so a crash
 //!   leaves what was there before.
 //!
+//! * 10x Genomics Matrix Market directories: [`TenxMatrix`] (loaded in memory, transposed).
+//!
 //! Every problem with a store is an [`Error::Store`](crate::Error::Store) naming the store, the
 //! element and a [`StoreProblem`].
 
@@ -24,6 +26,7 @@ mod obs_write;
 mod options;
 mod problem;
 mod store;
+mod tenx;
 mod values;
 mod writer;
 mod zarr_read;
@@ -35,5 +38,6 @@ pub use obs_write::add_obs_columns;
 pub use options::{AddColumnsOptions, MatrixSelection, ReadOptions, StoreFormat, WriteOptions};
 pub use problem::StoreProblem;
 pub use store::{open_matrix, AnnDataStore};
+pub use tenx::{TenxGeneNames, TenxMatrix, TenxOptions};
 pub use writer::AnnDataWriter;
 pub use zarr_read::ZarrVersion;

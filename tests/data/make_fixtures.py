@@ -114,6 +114,29 @@ def small_chunks(path: Path, version: int, shards: int | None = None) -> None:
     zarr.consolidate_metadata(path)
 
 
+def write_10x(a: ad.AnnData, path: Path, gz: bool) -> None:
+    import gzip
+
+    import scipy.io
+    import scanpy as sc
+
+    path.mkdir()
+    opener = (lambda p: gzip.open(str(p) + ".gz", "wb")) if gz else (lambda p: open(p, "wb"))
+    with opener(path / "matrix.mtx") as f:
+        scipy.io.mmwrite(f, sp.coo_matrix(a.X.T.astype(np.int64)), field="integer")
+    genes = "".join(
+        f"{gid}\t{sym}" + ("\tGene Expression" if gz else "") + "\n"
+        for gid, sym in zip(a.var["gene_ids"], a.var_names)
+    )
+    with opener(path / ("features.tsv" if gz else "genes.tsv")) as f:
+        f.write(genes.encode())
+    with opener(path / "barcodes.tsv") as f:
+        f.write("".join(f"{b}\n" for b in a.obs["barcode"]).encode())
+    back = sc.read_10x_mtx(path, var_names="gene_symbols")
+    np.testing.assert_array_equal(back.X.toarray(), a.X.toarray())
+    assert list(back.var_names) == list(a.var_names)
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -209,6 +232,11 @@ def main() -> None:
         del g["X"]
 
     broken("no_x.zarr", 2, no_x)
+
+    # 10x Genomics Matrix Market directories (genes x cells): CellRanger v3 layout, gzipped,
+    # and the older v2 layout (genes.tsv), plain text. scanpy must read back the same matrix.
+    write_10x(a, OUT / "tenx_v3", gz=True)
+    write_10x(a, OUT / "tenx_v2", gz=False)
 
     manifest = {
         "anndata": ad.__version__ if hasattr(ad, "__version__") else "",
