@@ -59,7 +59,8 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        // The whole streaming path from an sprs CSR matrix: block reads + core.
+        // The whole streaming path from an sprs CSR matrix: block reads (overlapped with the
+        // core when there are threads to spare) + core.
         let matrix = sprs::CsMatI::<f32, u32, u64>::new(
             (CELLS, N_GENES),
             all.indptr.clone(),

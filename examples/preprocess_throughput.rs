@@ -72,7 +72,7 @@ fn peak_rss_kib() -> u64 {
 
 /// Streams every row of `source`, returning (seconds, first `keep` cells' values).
 fn run(
-    source: impl RowSource,
+    source: impl RowSource + Send,
     alignment: &GeneAlignment,
     options: &PreprocessOptions,
     keep: usize,
@@ -80,7 +80,7 @@ fn run(
     let mut kept = Vec::new();
     let mut batcher = Batcher::new(source, alignment.clone(), options.clone())?;
     let t = Instant::now();
-    batcher.for_each_batch(|batch| {
+    batcher.for_each_batch_prefetch(|batch| {
         let want = keep.saturating_sub(kept.len() / batch.n_genes());
         if want > 0 {
             let n = want.min(batch.n_cells()) * batch.n_genes();

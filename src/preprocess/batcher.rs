@@ -42,6 +42,8 @@ pub struct Batcher<S> {
     block: CsrRows,
     next: usize,
     end: usize,
+    /// Second block, filled while the first is processed (see `for_each_batch_prefetch`).
+    spare: CsrRows,
     cell_names: Option<Vec<String>>,
     failed: bool,
 }
@@ -66,6 +68,7 @@ impl<S: RowSource> Batcher<S> {
             source,
             pre: Preprocessor::new(alignment, options)?,
             block: CsrRows::new(n_cols),
+            spare: CsrRows::new(n_cols),
             next: 0,
             end,
             cell_names: None,
@@ -105,25 +108,21 @@ impl<S: RowSource> Batcher<S> {
         Ok(self)
     }
 
+    /// The rows of the block after `start`.
+    fn block_after(&self, start: usize) -> Range<usize> {
+        start..(start + self.pre.options().batch_size).min(self.end)
+    }
+
     /// The next batch, or `None` when every row has been delivered or an error was returned.
     pub fn next_batch(&mut self) -> Option<Result<Batch<'_>>> {
         if self.failed || self.next >= self.end {
             return None;
         }
-        let start = self.next;
-        let stop = (start + self.pre.options().batch_size).min(self.end);
-        self.block.clear(self.source.n_cols());
-        if let Err(e) = self.source.read_rows(start..stop, &mut self.block) {
+        let rows = self.block_after(self.next);
+        let (start, stop) = (rows.start, rows.end);
+        if let Err(e) = read_block(&mut self.source, rows, &mut self.block) {
             self.failed = true;
             return Some(Err(e));
-        }
-        if self.block.n_rows() != stop - start {
-            self.failed = true;
-            return Some(Err(Error::Shape(format!(
-                "asked the source for {} rows, got {}",
-                stop - start,
-                self.block.n_rows()
-            ))));
         }
         self.next = stop;
         let result = self
@@ -147,6 +146,9 @@ impl<S: RowSource> Batcher<S> {
     }
 
     /// Source rows not yet delivered.
+    ///
+    /// After an error this is where reading stopped (the failed block included or not,
+    /// depending on where the error arose).
     pub fn remaining_rows(&self) -> Range<usize> {
         self.next.min(self.end)..self.end
     }
@@ -165,4 +167,88 @@ impl<S: RowSource> Batcher<S> {
     pub fn into_source(self) -> S {
         self.source
     }
+}
+
+impl<S: RowSource + Send> Batcher<S> {
+    /// Like [`Batcher::for_each_batch`], but reads the next block from the source while the
+    /// current one is preprocessed and handed to `f`, so that reading (decompression, disk)
+    /// overlaps computing. Needs a source that can be sent to another thread; with
+    /// [`PreprocessOptions::threads`] `Some(1)` it runs like `for_each_batch`.
+    pub fn for_each_batch_prefetch<F>(&mut self, mut f: F) -> Result<()>
+    where
+        F: FnMut(Batch<'_>) -> Result<()> + Send,
+    {
+        if self.pre.is_serial() {
+            return self.for_each_batch(f);
+        }
+        if self.failed || self.next >= self.end {
+            return Ok(());
+        }
+        let first = self.block_after(self.next);
+        if let Err(e) = read_block(&mut self.source, first.clone(), &mut self.block) {
+            self.failed = true;
+            return Err(e);
+        }
+        let mut current = first;
+        let pool = self.pre.pool();
+        loop {
+            let ahead = self.block_after(current.end);
+            let Batcher {
+                source,
+                pre,
+                block,
+                spare,
+                cell_names,
+                ..
+            } = self;
+            let names = cell_names.as_deref();
+            let (f, start, next_rows) = (&mut f, current.start, ahead.clone());
+            let mut work = move || {
+                rayon::join(
+                    || {
+                        if next_rows.is_empty() {
+                            Ok(())
+                        } else {
+                            read_block(source, next_rows, spare)
+                        }
+                    },
+                    || f(pre.process(block, start, names)?),
+                )
+            };
+            let (read, done) = match &pool {
+                Some(pool) => pool.install(work),
+                None => work(),
+            };
+            // The current batch went first, so its error wins over the read-ahead's.
+            if let Err(e) = done.and(read) {
+                self.next = current.end;
+                self.failed = true;
+                return Err(e);
+            }
+            self.next = current.end;
+            if ahead.is_empty() {
+                return Ok(());
+            }
+            std::mem::swap(&mut self.block, &mut self.spare);
+            current = ahead;
+        }
+    }
+}
+
+/// Reads `rows` into `out`, checking that the source returned what was asked for.
+fn read_block<S: RowSource + ?Sized>(
+    source: &mut S,
+    rows: Range<usize>,
+    out: &mut CsrRows,
+) -> Result<()> {
+    out.clear(source.n_cols());
+    source.read_rows(rows.clone(), out)?;
+    if out.n_rows() != rows.len() {
+        return Err(Error::Shape(format!(
+            "asked the source for {} rows, got {}",
+            rows.len(),
+            out.n_rows()
+        )));
+    }
+    Ok(())
 }

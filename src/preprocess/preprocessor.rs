@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::genes::GeneAlignment;
 use crate::matrix::CsrRows;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Turns CSR row blocks into aligned, normalized, `log1p` dense batches in one reused buffer.
 ///
@@ -18,7 +19,7 @@ use rayon::prelude::*;
 pub struct Preprocessor {
     alignment: GeneAlignment,
     options: PreprocessOptions,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<Arc<rayon::ThreadPool>>,
     buffer: Vec<f32>,
     states: Vec<RowState>,
     rows: Vec<usize>,
@@ -49,7 +50,7 @@ impl Preprocessor {
                     "thread count must be at least 1".into(),
                 ))
             }
-            Some(n) if n > 1 => Some(
+            Some(n) if n > 1 => Some(Arc::new(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(n)
                     .thread_name(|i| format!("instructcell-preprocess-{i}"))
@@ -57,7 +58,7 @@ impl Preprocessor {
                     .map_err(|e| {
                         Error::InvalidArgument(format!("cannot start {n} threads: {e}"))
                     })?,
-            ),
+            )),
             _ => None,
         };
         Ok(Preprocessor {
@@ -79,6 +80,16 @@ impl Preprocessor {
     /// The options in force.
     pub fn options(&self) -> &PreprocessOptions {
         &self.options
+    }
+
+    /// Whether the work runs on the calling thread only (`threads == Some(1)`).
+    pub(crate) fn is_serial(&self) -> bool {
+        self.pool.is_none() && self.options.threads == Some(1)
+    }
+
+    /// The private pool, if the options asked for one.
+    pub(crate) fn pool(&self) -> Option<Arc<rayon::ThreadPool>> {
+        self.pool.clone()
     }
 
     /// Width of the output rows (the vocabulary size).
@@ -131,9 +142,10 @@ impl Preprocessor {
             let (indices, values) = block.row(i);
             kernel.run(indices, values, out, state).is_err()
         };
+        let serial = self.is_serial();
         let out = &mut self.buffer[..n * g];
         let states = &mut self.states[..n];
-        let bad_column = if self.pool.is_none() && o.threads == Some(1) {
+        let bad_column = if serial {
             out.chunks_mut(g)
                 .zip(states.iter_mut())
                 .enumerate()
