@@ -203,7 +203,7 @@ impl<S: RowSource + Send> Batcher<S> {
             } = self;
             let names = cell_names.as_deref();
             let (f, start, next_rows) = (&mut f, current.start, ahead.clone());
-            let mut work = move || {
+            let work = move || {
                 rayon::join(
                     || {
                         if next_rows.is_empty() {

@@ -79,10 +79,10 @@ fn sum_f64(values: &[f32]) -> f64 {
 
 #[inline(always)]
 fn is_bad(v: f32, integer: bool) -> bool {
-    // `!(v >= 0)` catches NaN too. Below 2^23, adding and subtracting 2^23 rounds to the
+    // The range test fails for NaN too. Below 2^23, adding and subtracting 2^23 rounds to the
     // nearest whole number: plain float arithmetic that vectorizes, unlike a cast to integer.
     let whole = (v >= INTEGER_LIMIT) | ((v + INTEGER_LIMIT) - INTEGER_LIMIT == v);
-    !(v >= 0.0) | (v > f32::MAX) | (integer & !whole)
+    !(0.0..=f32::MAX).contains(&v) | (integer & !whole)
 }
 
 /// Whether any value is bad, without branching per value.
