@@ -67,6 +67,24 @@ pub enum Error {
         message: String,
     },
 
+    // -- model packages, prompts (src/package, src/prompt, src/model) --
+    /// A model package is malformed, incomplete, or fails its integrity checks.
+    #[error("model package problem in {path}: {problem}")]
+    Package {
+        /// The package file or directory concerned.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// A prompt cannot be built (missing fields, no cell placeholder where cells are given, ...).
+    #[error("prompt error: {0}")]
+    Prompt(String),
+
+    /// The tokenizer failed to load or to encode/decode.
+    #[error("tokenizer error: {0}")]
+    Tokenizer(String),
+
     // -- store IO (src/io) --
     /// An AnnData store (zarr or `.h5ad`) lacks something, breaks the on-disk specification,
     /// uses an encoding this crate does not read, or holds values counts cannot have.

@@ -22,7 +22,10 @@ pub mod genes;
 pub mod io;
 pub mod matrix;
 pub mod memory;
+pub mod model;
+pub mod package;
 pub mod preprocess;
+pub mod prompt;
 pub mod rng;
 pub mod runtime;
 

@@ -1,0 +1,540 @@
+//! The loaded model: four ONNX graphs, the tokenizer, the token embeddings and the gene list of a
+//! package, and the engine that runs prompts (with or without cells) through them.
+//!
+//! A [`Model`] is `Send + Sync`. Each graph runs behind its own lock, so concurrent calls are
+//! safe; they take turns on a graph (ONNX Runtime already spreads one run over the thread
+//! budget).
+
+mod decoder;
+mod options;
+mod output;
+mod tensors;
+
+pub use options::{CellOptions, ModelOptions};
+pub use output::{Answer, GeneratedCell, ZinbOutput};
+
+use crate::cellgen::{append_cell, standard_normal, LibraryPrior, ZinbParams};
+use crate::error::{Error, Result};
+use crate::generation::{generate, GenerationOptions, StopReason, TokenFilter};
+use crate::matrix::CsrRows;
+use crate::package::{manifest::ModelDims, ModelPackage, Precision};
+use crate::prompt::{splice_batch, PromptFormatter, SpliceRow, TextTokenizer};
+use crate::rng::Rng;
+use crate::runtime::{runtime, runtime_from, Graph, ProviderReport, Runtime};
+use decoder::{final_hidden, CrossState, OnnxDecoder};
+use std::path::Path;
+use std::sync::Arc;
+
+/// One prompt for the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Prompt<'a> {
+    /// The complete prompt text (already formatted and wrapped, see
+    /// [`Model::formatter`]); it contains the cell placeholder exactly when `expression` is set.
+    pub text: &'a str,
+    /// The attached cell as a preprocessed expression vector over the model's genes.
+    pub expression: Option<&'a [f32]>,
+    /// A stable id (e.g. the cell's index): selects the prompt's random streams, so results do not
+    /// depend on how prompts are batched.
+    pub id: u64,
+}
+
+/// A loaded model package, ready to run.
+pub struct Model {
+    package: ModelPackage,
+    precision: Precision,
+    _runtime: Arc<Runtime>,
+    cell_encoder: Graph,
+    text_encoder: Graph,
+    decoder: Graph,
+    generator: Graph,
+    tokenizer: TextTokenizer,
+    formatter: PromptFormatter,
+    embeddings: Vec<f32>,
+    genes: Vec<String>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("package", &self.package.root())
+            .field("precision", &self.precision)
+            .field("variant", &self.package.manifest().variant)
+            .finish()
+    }
+}
+
+impl Model {
+    /// Loads the package in `dir`: validates the manifest, verifies every file it will use
+    /// (size and SHA-256), loads ONNX Runtime if needed and opens the four graphs.
+    ///
+    /// # Errors
+    /// [`Error::Package`] for a malformed, incomplete or tampered package; the runtime's errors
+    /// when ONNX Runtime cannot be found or a provider cannot start.
+    pub fn load(dir: impl AsRef<Path>, opts: &ModelOptions) -> Result<Model> {
+        let package = ModelPackage::open(dir)?;
+        let precision = opts.precision;
+        for name in crate::package::GRAPH_NAMES {
+            package.graph(name, precision)?;
+        }
+        if !opts.skip_checksums {
+            package.verify(precision)?;
+        }
+        let rt = match &opts.onnxruntime_library {
+            Some(p) => runtime_from(p)?,
+            None => runtime()?,
+        };
+        let open = |name: &str| -> Result<Graph> {
+            let entry = package.graph(name, precision)?;
+            Graph::open(&rt, &package.path_of(&entry.file), &opts.session, name)
+        };
+        let m = package.manifest();
+        let tokenizer = TextTokenizer::from_file(&package.path_of(&m.files.tokenizer.file))?;
+        let st = &m.special_tokens;
+        let pairs = [
+            (&st.texts.cell_start, st.cell_start),
+            (&st.texts.cell_end, st.cell_end),
+            (&st.texts.placeholder, st.placeholder),
+        ];
+        let signals = st.texts.signal.iter().zip(st.signal.iter().copied());
+        for (text, id) in pairs.into_iter().chain(signals) {
+            if tokenizer.token_id(text) != Some(id) {
+                return Err(Error::Package {
+                    path: package.root().to_path_buf(),
+                    problem: format!(
+                        "the tokenizer maps {text:?} to {:?}, the manifest says {id}",
+                        tokenizer.token_id(text)
+                    ),
+                });
+            }
+        }
+        let model = Model {
+            cell_encoder: open("cell_encoder")?,
+            text_encoder: open("text_encoder")?,
+            decoder: open("decoder")?,
+            generator: open("generator")?,
+            embeddings: package.token_embeddings()?,
+            genes: package.genes()?,
+            formatter: PromptFormatter::new(m.prompt.clone()),
+            tokenizer,
+            _runtime: rt,
+            precision,
+            package,
+        };
+        Ok(model)
+    }
+
+    /// The package this model was loaded from.
+    pub fn package(&self) -> &ModelPackage {
+        &self.package
+    }
+
+    /// Precision of the loaded graphs.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Architecture sizes.
+    pub fn dims(&self) -> &ModelDims {
+        &self.package.manifest().model
+    }
+
+    /// The model's genes, in input order.
+    pub fn genes(&self) -> &[String] {
+        &self.genes
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// Prompt formatting with the package's conventions.
+    pub fn formatter(&self) -> &PromptFormatter {
+        &self.formatter
+    }
+
+    /// Execution providers of the decoder graph (all graphs share the same options).
+    pub fn providers(&self) -> &ProviderReport {
+        self.decoder.providers()
+    }
+
+    /// Runs the cell encoder on `n` preprocessed cells (`expression` is `[n × num_genes]`
+    /// row-major) and returns their query vectors, `[n × num_query × d_model]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] for a wrong length; [`Error::Onnx`] if the graph fails.
+    pub fn encode_cells(&self, expression: &[f32], n: usize) -> Result<Vec<f32>> {
+        let d = self.dims();
+        if expression.len() != n * d.num_genes {
+            return Err(Error::Shape(format!(
+                "{} expression values for {n} cells of {} genes",
+                expression.len(),
+                d.num_genes
+            )));
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .cell_encoder
+            .run_f32(&[("expression", &[n, d.num_genes], expression)])?;
+        let (shape, values) = out.into_iter().next().ok_or_else(|| {
+            self.cell_encoder
+                .run_error("the cell encoder produced no output")
+        })?;
+        if shape != [n, d.num_query_tokens, d.d_model] {
+            return Err(self.cell_encoder.run_error(format!(
+                "cell embeddings shape {shape:?}, expected [{n}, {}, {}]",
+                d.num_query_tokens, d.d_model
+            )));
+        }
+        Ok(values)
+    }
+
+    /// Tokenizes a complete prompt text.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`].
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode(text)
+    }
+
+    /// Tokenizes the prompts and encodes their cells in one batch.
+    fn prepare(&self, prompts: &[Prompt<'_>]) -> Result<(Vec<Vec<u32>>, Vec<f32>)> {
+        let d = self.dims();
+        let ids: Vec<Vec<u32>> = prompts
+            .iter()
+            .map(|p| self.tokenize(p.text))
+            .collect::<Result<_>>()?;
+        let mut expr = Vec::new();
+        let mut n_cells = 0;
+        for p in prompts {
+            if let Some(e) = p.expression {
+                if e.len() != d.num_genes {
+                    return Err(Error::Shape(format!(
+                        "prompt {}: expression has {} values, the model takes {} genes",
+                        p.id,
+                        e.len(),
+                        d.num_genes
+                    )));
+                }
+                expr.extend_from_slice(e);
+                n_cells += 1;
+            }
+        }
+        Ok((ids, self.encode_cells(&expr, n_cells)?))
+    }
+
+    /// Each prompt's slice of the batched cell encoder output (in prompt order).
+    fn split_cells<'e>(
+        &self,
+        prompts: &[Prompt<'_>],
+        encoded: &'e [f32],
+    ) -> Vec<Option<&'e [f32]>> {
+        let per_cell = self.dims().num_query_tokens * self.dims().d_model;
+        let mut next = 0;
+        prompts
+            .iter()
+            .map(|p| {
+                p.expression.map(|_| {
+                    let c = &encoded[next * per_cell..(next + 1) * per_cell];
+                    next += 1;
+                    c
+                })
+            })
+            .collect()
+    }
+
+    /// Runs the text encoder on tokenized prompts with their cells spliced in.
+    fn encode_text(&self, ids: &[Vec<u32>], cells: &[Option<&[f32]>]) -> Result<CrossState> {
+        let d = self.dims();
+        let st = &self.package.manifest().special_tokens;
+        let rows: Vec<SpliceRow<'_>> = ids
+            .iter()
+            .zip(cells)
+            .map(|(ids, cell)| SpliceRow { ids, cell: *cell })
+            .collect();
+        let batch = splice_batch(
+            &rows,
+            &self.embeddings,
+            d.d_model,
+            st.placeholder,
+            st.pad,
+            d.num_query_tokens,
+        )?;
+        let g = &self.text_encoder;
+        let inputs = ort::inputs![
+            "inputs_embeds" => tensors::f32_tensor(g, &[batch.batch, batch.length, d.d_model], batch.embeds)?,
+            "attention_mask" => tensors::i64_tensor(g, &[batch.batch, batch.length], batch.mask.clone())?,
+        ];
+        let mut session = g.session();
+        let out = session.run(inputs).map_err(|e| g.run_error(e))?;
+        let layers = d.num_decoder_layers;
+        let expect = [layers, batch.batch, d.num_heads, batch.length, d.d_kv];
+        let (ks, key) = tensors::view_f32(g, "cross_key", &out["cross_key"])?;
+        let (vs, value) = tensors::view_f32(g, "cross_value", &out["cross_value"])?;
+        if ks != expect || vs != expect {
+            return Err(g.run_error(format!(
+                "cross key/value shapes {ks:?} / {vs:?}, expected {expect:?}"
+            )));
+        }
+        Ok(CrossState {
+            layers,
+            heads: d.num_heads,
+            d_kv: d.d_kv,
+            rows: batch.batch,
+            enc_len: batch.length,
+            key: key.to_vec(),
+            value: value.to_vec(),
+            mask: batch.mask,
+        })
+    }
+
+    /// Answers a batch of prompts.
+    ///
+    /// Cells are encoded in one batch, prompts are encoded in one padded batch, then decoded
+    /// together (finished rows leave the batch). Prompts that end with the cell-generation signal
+    /// get a generated cell (see [`CellOptions`]). `filter` can restrict tokens (constrained
+    /// answers).
+    ///
+    /// # Errors
+    /// Prompt, shape and runtime errors; nothing is returned partially.
+    pub fn generate(
+        &self,
+        prompts: &[Prompt<'_>],
+        opts: &GenerationOptions,
+        cell_opts: &CellOptions,
+        filter: Option<&dyn TokenFilter>,
+    ) -> Result<Vec<Answer>> {
+        opts.validate()?;
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let d = self.dims();
+        let st = &self.package.manifest().special_tokens;
+        let (ids, encoded) = self.prepare(prompts)?;
+        let cells = self.split_cells(prompts, &encoded);
+        let cross = self.encode_text(&ids, &cells)?;
+        let row_ids: Vec<u64> = prompts.iter().map(|p| p.id).collect();
+        let generated = {
+            let mut dec = OnnxDecoder::new(&self.decoder, cross.clone(), d.vocab_size, st.pad)?;
+            generate(&mut dec, st.decoder_start, &st.stop, opts, &row_ids, filter)?
+        };
+
+        let signal = st.signal.first().copied();
+        let wants_cell: Vec<usize> = generated
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| signal.is_some() && g.stop == StopReason::Token(signal.unwrap_or(0)))
+            .map(|(i, _)| i)
+            .collect();
+        let mut cells_out: Vec<Option<GeneratedCell>> = vec![None; prompts.len()];
+        if !wants_cell.is_empty() {
+            let seqs: Vec<Vec<u32>> = wants_cell
+                .iter()
+                .map(|&i| {
+                    let mut s = vec![st.decoder_start];
+                    s.extend(&generated[i].tokens);
+                    s
+                })
+                .collect();
+            let sub = cross.select(&wants_cell)?;
+            let conditions = final_hidden(&self.decoder, &sub, &seqs, st.pad, d.d_model)?;
+            let ids: Vec<u64> = wants_cell.iter().map(|&i| prompts[i].id).collect();
+            for (k, cell) in self
+                .generate_cells(&conditions, &ids, cell_opts)?
+                .into_iter()
+                .enumerate()
+            {
+                cells_out[wants_cell[k]] = Some(cell);
+            }
+        }
+        generated
+            .into_iter()
+            .zip(cells_out)
+            .map(|(g, cell)| {
+                Ok(Answer {
+                    text: self.tokenizer.decode(g.content_tokens())?,
+                    tokens: g.tokens,
+                    logprobs: g.logprobs,
+                    stop: g.stop,
+                    cell,
+                })
+            })
+            .collect()
+    }
+
+    /// The generator's condition for each prompt: the last decoder layer's hidden state at the
+    /// final token of `sequences[i]` (the generated tokens, ending with the signal token; the
+    /// decoder start token is prepended here), computed teacher-forced as the reference does.
+    ///
+    /// # Errors
+    /// Prompt, shape and runtime errors.
+    pub fn conditions(
+        &self,
+        prompts: &[Prompt<'_>],
+        sequences: &[Vec<u32>],
+    ) -> Result<Vec<Vec<f32>>> {
+        if prompts.len() != sequences.len() {
+            return Err(Error::Shape(format!(
+                "{} prompts for {} sequences",
+                prompts.len(),
+                sequences.len()
+            )));
+        }
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, cells) = self.prepare(prompts)?;
+        let cell_refs = self.split_cells(prompts, &cells);
+        let cross = self.encode_text(&ids, &cell_refs)?;
+        let st = &self.package.manifest().special_tokens;
+        let seqs: Vec<Vec<u32>> = sequences
+            .iter()
+            .map(|s| {
+                std::iter::once(st.decoder_start)
+                    .chain(s.iter().copied())
+                    .collect()
+            })
+            .collect();
+        final_hidden(&self.decoder, &cross, &seqs, st.pad, self.dims().d_model)
+    }
+
+    /// Runs the generator graph: `conditions` (one `d_model` vector per cell), `z`
+    /// (`[n × n_latent]`) and `log_library` (one per cell) → ZINB parameters per cell and gene.
+    ///
+    /// # Errors
+    /// Shape and runtime errors.
+    pub fn generator_params(
+        &self,
+        conditions: &[Vec<f32>],
+        z: &[f32],
+        log_library: &[f32],
+    ) -> Result<ZinbOutput> {
+        let d = self.dims();
+        let n = conditions.len();
+        if z.len() != n * d.n_latent || log_library.len() != n {
+            return Err(Error::Shape(format!(
+                "generator inputs for {n} cells: z has {} values (expected {}), log_library {}",
+                z.len(),
+                n * d.n_latent,
+                log_library.len()
+            )));
+        }
+        if let Some(c) = conditions.iter().find(|c| c.len() != d.d_model) {
+            return Err(Error::Shape(format!(
+                "condition of {} values, the model width is {}",
+                c.len(),
+                d.d_model
+            )));
+        }
+        let cond: Vec<f32> = conditions.concat();
+        let out = self.generator.run_f32(&[
+            ("condition", &[n, d.d_model], &cond),
+            ("z", &[n, d.n_latent], z),
+            ("log_library", &[n, 1], log_library),
+        ])?;
+        let names = self.generator.output_names();
+        let get = |name: &str| -> Result<Vec<f32>> {
+            let i = names
+                .iter()
+                .position(|x| x == name)
+                .ok_or_else(|| self.generator.run_error(format!("no output {name:?}")))?;
+            let (shape, v) = &out[i];
+            if shape[..] != [n, d.num_genes] {
+                return Err(self.generator.run_error(format!(
+                    "{name} shape {shape:?}, expected [{n}, {}]",
+                    d.num_genes
+                )));
+            }
+            Ok(v.clone())
+        };
+        Ok(ZinbOutput {
+            mu: get("mu")?,
+            theta: get("theta")?,
+            zi_logits: get("zi_logits")?,
+        })
+    }
+
+    /// Runs the generator on conditions (one per cell) and draws the cells' counts.
+    ///
+    /// Each cell `i` draws its latent, library size and counts from the stream
+    /// `(cell_opts.seed, ids[i])`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a bad prior batch or non-finite fixed library size;
+    /// shape and runtime errors.
+    pub fn generate_cells(
+        &self,
+        conditions: &[Vec<f32>],
+        ids: &[u64],
+        cell_opts: &CellOptions,
+    ) -> Result<Vec<GeneratedCell>> {
+        let d = self.dims();
+        let gen = &self.package.manifest().generator;
+        if conditions.len() != ids.len() {
+            return Err(Error::Shape(format!(
+                "{} conditions for {} ids",
+                conditions.len(),
+                ids.len()
+            )));
+        }
+        if let Some(c) = conditions.iter().find(|c| c.len() != d.d_model) {
+            return Err(Error::Shape(format!(
+                "condition of {} values, the model width is {}",
+                c.len(),
+                d.d_model
+            )));
+        }
+        let b = cell_opts.prior_batch;
+        let prior = match (gen.library_log_means.get(b), gen.library_log_vars.get(b)) {
+            (Some(&log_mean), Some(&log_var)) => LibraryPrior { log_mean, log_var },
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "prior batch {b} does not exist (the package has {})",
+                    gen.library_log_means.len()
+                )))
+            }
+        };
+        if let Some(l) = cell_opts.log_library {
+            if !l.is_finite() {
+                return Err(Error::InvalidArgument(format!(
+                    "log library {l} is not finite"
+                )));
+            }
+        }
+        let n = conditions.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut rngs: Vec<Rng> = ids
+            .iter()
+            .map(|&id| Rng::for_stream(cell_opts.seed, id))
+            .collect();
+        let mut z = vec![0f32; n * d.n_latent];
+        let mut libs = vec![0f32; n];
+        for (i, rng) in rngs.iter_mut().enumerate() {
+            standard_normal(rng, &mut z[i * d.n_latent..(i + 1) * d.n_latent]);
+            libs[i] = cell_opts.log_library.unwrap_or_else(|| prior.sample(rng));
+        }
+        let params = self.generator_params(conditions, &z, &libs)?;
+        let (mu, theta, zi) = (&params.mu, &params.theta, &params.zi_logits);
+        let g = d.num_genes;
+        let mut cells = Vec::with_capacity(n);
+        for i in 0..n {
+            let params = ZinbParams {
+                mu: &mu[i * g..(i + 1) * g],
+                theta: &theta[i * g..(i + 1) * g],
+                zi_logits: &zi[i * g..(i + 1) * g],
+            };
+            let mut counts = CsrRows::new(g);
+            append_cell(params, cell_opts.mode, &mut rngs[i], &mut counts)?;
+            cells.push(GeneratedCell {
+                condition: conditions[i].clone(),
+                log_library: libs[i],
+                counts,
+            });
+        }
+        Ok(cells)
+    }
+}

@@ -1,0 +1,93 @@
+//! Options for loading a model.
+
+use crate::package::Precision;
+use crate::runtime::SessionOptions;
+use std::path::PathBuf;
+
+/// How to load a model package.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ModelOptions {
+    /// Which graphs to load (default fp32).
+    pub precision: Precision,
+    /// Threads, optimisation level and execution providers shared by all graphs.
+    pub session: SessionOptions,
+    /// Skip the SHA-256 check of the files (sizes are still checked by ONNX Runtime parsing);
+    /// only for packages you produced yourself and trust. Default `false`.
+    pub skip_checksums: bool,
+    /// Load ONNX Runtime from this library instead of searching (see
+    /// [`crate::runtime::locate_onnxruntime`]).
+    pub onnxruntime_library: Option<PathBuf>,
+}
+
+impl ModelOptions {
+    /// Sets the precision.
+    pub fn with_precision(mut self, p: Precision) -> Self {
+        self.precision = p;
+        self
+    }
+    /// Sets the session options.
+    pub fn with_session(mut self, s: SessionOptions) -> Self {
+        self.session = s;
+        self
+    }
+    /// Sets the thread budget (shorthand for the session option).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.session = self.session.with_threads(threads);
+        self
+    }
+    /// Skips checksum verification.
+    pub fn with_skip_checksums(mut self, skip: bool) -> Self {
+        self.skip_checksums = skip;
+        self
+    }
+    /// Uses a specific ONNX Runtime library.
+    pub fn with_onnxruntime_library(mut self, path: impl Into<PathBuf>) -> Self {
+        self.onnxruntime_library = Some(path.into());
+        self
+    }
+}
+
+/// How generated cells are produced when the model emits the signal token.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CellOptions {
+    /// Sampled counts, or the distribution's mean.
+    pub mode: crate::cellgen::CountMode,
+    /// Seed of the latent draw, the library size and the counts. Each prompt draws from its
+    /// own stream derived from `(seed, prompt id)`.
+    pub seed: u64,
+    /// Fix the log library size instead of drawing it from the package's prior.
+    pub log_library: Option<f32>,
+    /// Which of the prior's batches to draw the library size from (default 0).
+    pub prior_batch: usize,
+}
+
+impl Default for CellOptions {
+    fn default() -> Self {
+        CellOptions {
+            mode: crate::cellgen::CountMode::Sample,
+            seed: 0,
+            log_library: None,
+            prior_batch: 0,
+        }
+    }
+}
+
+impl CellOptions {
+    /// Sets the count mode.
+    pub fn with_mode(mut self, mode: crate::cellgen::CountMode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Fixes the log library size.
+    pub fn with_log_library(mut self, l: Option<f32>) -> Self {
+        self.log_library = l;
+        self
+    }
+}
