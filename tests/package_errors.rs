@@ -1,0 +1,210 @@
+//! Every refusal of a model package: malformed manifests, wrong formats, missing, truncated and
+//! tampered files, unavailable precisions, inconsistent contents.
+
+use instructcell::model::{Model, ModelOptions};
+use instructcell::package::{ModelPackage, Precision};
+use instructcell::Error;
+use std::path::{Path, PathBuf};
+
+fn source() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-random")
+}
+
+/// A private copy of the tiny package to damage.
+fn copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&source(), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn edit_manifest(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let p = dir.join("manifest.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+fn package_problem(err: Error) -> String {
+    match err {
+        Error::Package { problem, .. } => problem,
+        other => panic!("expected a package error, got {other}"),
+    }
+}
+
+#[test]
+fn the_committed_package_is_valid() {
+    let p = ModelPackage::open(source()).unwrap();
+    assert_eq!(p.precisions(), vec![Precision::Fp32, Precision::Int8]);
+    p.verify(Precision::Fp32).unwrap();
+    p.verify(Precision::Int8).unwrap();
+    assert_eq!(p.genes().unwrap().len(), p.manifest().model.num_genes);
+    let m = &p.manifest().model;
+    assert_eq!(
+        p.token_embeddings().unwrap().len(),
+        m.vocab_size * m.d_model
+    );
+}
+
+#[test]
+fn not_a_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap_err());
+    assert!(msg.contains("no manifest.json"), "{msg}");
+}
+
+#[test]
+fn malformed_manifests() {
+    let dir = copy();
+    std::fs::write(dir.path().join("manifest.json"), "{ not json").unwrap();
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap_err());
+    assert!(msg.contains("malformed"), "{msg}");
+
+    let dir = copy();
+    edit_manifest(dir.path(), |v| {
+        v.as_object_mut().unwrap().remove("graphs");
+    });
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap_err());
+    assert!(msg.contains("graphs"), "{msg}");
+
+    let dir = copy();
+    edit_manifest(dir.path(), |v| v["format"] = "something-else".into());
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap_err());
+    assert!(msg.contains("something-else"), "{msg}");
+
+    let dir = copy();
+    edit_manifest(dir.path(), |v| v["format_version"] = 99.into());
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap_err());
+    assert!(msg.contains("version 99"), "{msg}");
+
+    let dir = copy();
+    edit_manifest(dir.path(), |v| v["special_tokens"]["eos"] = 999_999.into());
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap_err());
+    assert!(msg.contains("eos"), "{msg}");
+
+    let dir = copy();
+    edit_manifest(dir.path(), |v| v["prompt"]["wrapper"] = "no field".into());
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap_err());
+    assert!(msg.contains("{prompt}"), "{msg}");
+}
+
+#[test]
+fn tampered_truncated_and_missing_files_are_refused() {
+    let dir = copy();
+    let graph = dir.path().join("fp32/decoder.onnx");
+    let mut bytes = std::fs::read(&graph).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&graph, &bytes).unwrap();
+    let msg = package_problem(
+        ModelPackage::open(dir.path())
+            .unwrap()
+            .verify(Precision::Fp32)
+            .unwrap_err(),
+    );
+    assert!(msg.contains("sha256"), "{msg}");
+    // The int8 graphs are untouched, so that precision still verifies.
+    ModelPackage::open(dir.path())
+        .unwrap()
+        .verify(Precision::Int8)
+        .unwrap();
+
+    let dir = copy();
+    let tok = dir.path().join("tokenizer.json");
+    let bytes = std::fs::read(&tok).unwrap();
+    std::fs::write(&tok, &bytes[..bytes.len() - 10]).unwrap();
+    let msg = package_problem(
+        ModelPackage::open(dir.path())
+            .unwrap()
+            .verify(Precision::Fp32)
+            .unwrap_err(),
+    );
+    assert!(msg.contains("truncated"), "{msg}");
+
+    let dir = copy();
+    std::fs::remove_file(dir.path().join("genes.txt")).unwrap();
+    let msg = package_problem(
+        ModelPackage::open(dir.path())
+            .unwrap()
+            .verify(Precision::Fp32)
+            .unwrap_err(),
+    );
+    assert!(msg.contains("missing"), "{msg}");
+
+    let dir = copy();
+    edit_manifest(dir.path(), |v| {
+        v["files"]["genes"]["file"] = "../outside.txt".into()
+    });
+    let msg = package_problem(
+        ModelPackage::open(dir.path())
+            .unwrap()
+            .verify(Precision::Fp32)
+            .unwrap_err(),
+    );
+    assert!(msg.contains("escapes"), "{msg}");
+}
+
+#[test]
+fn loading_verifies_before_running_anything() {
+    // This path fails before ONNX Runtime is needed, so it runs everywhere.
+    let dir = copy();
+    let emb = dir.path().join("token_embeddings.npy");
+    let mut bytes = std::fs::read(&emb).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&emb, &bytes).unwrap();
+    let err = Model::load(dir.path(), &ModelOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("token_embeddings.npy"), "{err}");
+    assert!(package_problem(err).contains("sha256"));
+}
+
+#[test]
+fn unavailable_precision_names_the_available_ones() {
+    let err = Model::load(
+        source(),
+        &ModelOptions::default().with_precision(Precision::Fp16),
+    )
+    .unwrap_err();
+    let msg = package_problem(err);
+    assert!(msg.contains("fp16") && msg.contains("fp32, int8"), "{msg}");
+    assert!("fp64".parse::<Precision>().is_err());
+}
+
+#[test]
+fn inconsistent_contents_are_refused() {
+    // Gene list of the wrong length (checksums skipped to reach the content check).
+    let dir = copy();
+    let genes = dir.path().join("genes.txt");
+    let text = std::fs::read_to_string(&genes).unwrap();
+    std::fs::write(&genes, text.lines().skip(1).collect::<Vec<_>>().join("\n")).unwrap();
+    let msg = package_problem(ModelPackage::open(dir.path()).unwrap().genes().unwrap_err());
+    assert!(msg.contains("genes listed"), "{msg}");
+
+    // An embedding file that is not a float32 matrix.
+    let dir = copy();
+    std::fs::write(
+        dir.path().join("token_embeddings.npy"),
+        b"\x93NUMPY garbage",
+    )
+    .unwrap();
+    let msg = package_problem(
+        ModelPackage::open(dir.path())
+            .unwrap()
+            .token_embeddings()
+            .unwrap_err(),
+    );
+    assert!(msg.contains(".npy"), "{msg}");
+}
