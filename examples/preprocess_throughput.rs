@@ -70,15 +70,32 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Streams every row of `source`, returning (seconds, first `keep` cells' values).
+/// CPU time (user + system) this process has used so far, in seconds. On a shared machine,
+/// cells per CPU-second shows what the code does with the cores it actually gets.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // Clock ticks are 1/100 s on Linux.
+    f.iter().sum::<f64>() / 100.0
+}
+
+/// Streams every row of `source`, returning (wall seconds, CPU seconds, first `keep` cells).
 fn run(
     source: impl RowSource + Send,
     alignment: &GeneAlignment,
     options: &PreprocessOptions,
     keep: usize,
-) -> Result<(f64, Vec<f32>)> {
+) -> Result<(f64, f64, Vec<f32>)> {
     let mut kept = Vec::new();
     let mut batcher = Batcher::new(source, alignment.clone(), options.clone())?;
+    let cpu = cpu_seconds();
     let t = Instant::now();
     batcher.for_each_batch_prefetch(|batch| {
         let want = keep.saturating_sub(kept.len() / batch.n_genes());
@@ -89,7 +106,7 @@ fn run(
         std::hint::black_box(batch.as_slice());
         Ok(())
     })?;
-    Ok((t.elapsed().as_secs_f64(), kept))
+    Ok((t.elapsed().as_secs_f64(), cpu_seconds() - cpu, kept))
 }
 
 /// Writes plain little-endian numbers (read back with `numpy.fromfile`).
@@ -109,13 +126,14 @@ fn main() -> Result<()> {
         "stream" => {
             let pool = cells(a.seed, 1024.min(a.cells));
             let source = CyclingSource::new(pool, a.cells, genes);
-            let (secs, _) = run(source, &alignment, &options, 0)?;
+            let (secs, cpu, _) = run(source, &alignment, &options, 0)?;
             println!(
-                "{{\"mode\":\"stream\",\"cells\":{},\"threads\":{},\"batch\":{},\"seconds\":{secs:.4},\"cells_per_s\":{:.0},\"peak_rss_kib\":{}}}",
+                "{{\"mode\":\"stream\",\"cells\":{},\"threads\":{},\"batch\":{},\"seconds\":{secs:.4},\"cells_per_s\":{:.0},\"cpu_seconds\":{cpu:.2},\"cells_per_cpu_s\":{:.0},\"peak_rss_kib\":{}}}",
                 a.cells,
                 a.threads,
                 a.batch,
                 a.cells as f64 / secs,
+                a.cells as f64 / cpu.max(0.01),
                 peak_rss_kib()
             );
         }
@@ -142,7 +160,7 @@ fn main() -> Result<()> {
             let mut first = Vec::new();
             for _ in 0..a.repeat.max(1) {
                 let source = SparseSource::new(matrix.view(), genes.clone())?;
-                let (secs, kept) = run(source, &alignment, &options, keep)?;
+                let (secs, _, kept) = run(source, &alignment, &options, keep)?;
                 best = best.min(secs);
                 first = kept;
             }
