@@ -1,6 +1,13 @@
 //! Throughput of the sparse preprocessing core on synthetic raw counts: 30,000-gene cells with
 //! 2,000 stored counts, aligned into an 18,961-gene vocabulary, `normalize_total(1e4)` +
 //! `log1p`, written as dense `f32` batches. Reported as cells/s and output bytes/s.
+//!
+//! ```text
+//! cargo bench --bench preprocess                      # core and batcher, 1 and 2 threads
+//! target/venv-data/bin/python benches/compare_scanpy.py   # side by side with scanpy
+//! ```
+//! `core` runs the preprocessor on CSR blocks already in memory; `batcher_sprs` streams the same
+//! cells from an `sprs` matrix through the batcher (block reads included).
 
 #[path = "synthetic/mod.rs"]
 mod synthetic;
