@@ -5,5 +5,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash .ci/setup.sh
 export INSTRUCTCELL_PYTHON="$root/target/venv-data/bin/python"
+export INSTRUCTCELL_REQUIRE_ORT=1
+export ORT_DYLIB_PATH="$(ls "$root"/target/venv-data/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)"
 cargo test --all-features --all-targets
 cargo test --all-features --doc

@@ -9,6 +9,7 @@ Outputs (next to this script):
   pbmc68k_split.tsv        every cell with its split ("train" / "test"), stratified by bulk_labels
   pbmc68k_heldout.zarr     the held-out cells, AnnData zarr format v2
   pbmc68k_heldout.v3.zarr  the same cells, AnnData zarr format v3
+  pbmc68k_genes.txt        the 765 gene symbols, one per line, in store order
 
 Run: python examples/data/make_pbmc.py   (needs scanpy and anndata; see tests/data/requirements.txt)
 """
@@ -85,6 +86,7 @@ def main() -> None:
     held.obs["sequencing_method"] = "10x Genomics"
     held.uns["source"] = "scanpy.datasets.pbmc68k_reduced, integer counts recovered from .raw"
 
+    (HERE / "pbmc68k_genes.txt").write_text("\n".join(held.var_names) + "\n")
     write_atomic(held, HERE / "pbmc68k_heldout.zarr", 2)
     write_atomic(held, HERE / "pbmc68k_heldout.v3.zarr", 3)
     print(f"{test.sum()} held-out cells of {len(test)}; {held.n_vars} genes; nnz {held.X.nnz}")
