@@ -241,7 +241,7 @@ fn condition_and_generator_match() {
     for (i, (got, c)) in conds.iter().zip(&cases).enumerate() {
         assert_close(&format!("condition {i}"), got, &c.condition);
         let p = model
-            .generator_params(&[c.condition.clone()], &c.z, &[c.log_library])
+            .generator_params(std::slice::from_ref(&c.condition), &c.z, &[c.log_library])
             .unwrap();
         assert_close(&format!("mu {i}"), &p.mu, &c.mu);
         assert_close(&format!("theta {i}"), &p.theta, &c.theta);
