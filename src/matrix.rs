@@ -126,3 +126,36 @@ pub trait RowSource {
     /// Replaces the contents of `out` with rows `rows` (a range within `0..n_rows()`).
     fn read_rows(&mut self, rows: Range<usize>, out: &mut CsrRows) -> Result<()>;
 }
+
+/// A mutable borrow of a source is a source, so a [`Batcher`](crate::preprocess::Batcher) can
+/// stream a store the caller keeps using afterwards.
+impl<S: RowSource + ?Sized> RowSource for &mut S {
+    fn n_rows(&self) -> usize {
+        (**self).n_rows()
+    }
+    fn n_cols(&self) -> usize {
+        (**self).n_cols()
+    }
+    fn gene_names(&self) -> &[String] {
+        (**self).gene_names()
+    }
+    fn read_rows(&mut self, rows: Range<usize>, out: &mut CsrRows) -> Result<()> {
+        (**self).read_rows(rows, out)
+    }
+}
+
+/// A boxed source is a source (e.g. `Box<dyn RowSource + Send>` chosen at run time).
+impl<S: RowSource + ?Sized> RowSource for Box<S> {
+    fn n_rows(&self) -> usize {
+        (**self).n_rows()
+    }
+    fn n_cols(&self) -> usize {
+        (**self).n_cols()
+    }
+    fn gene_names(&self) -> &[String] {
+        (**self).gene_names()
+    }
+    fn read_rows(&mut self, rows: Range<usize>, out: &mut CsrRows) -> Result<()> {
+        (**self).read_rows(rows, out)
+    }
+}

@@ -187,3 +187,29 @@ fn sparse_source_through_the_batcher_matches_the_reference() {
     .unwrap();
     assert_eq!(n, 40);
 }
+
+#[test]
+fn a_borrowed_or_boxed_source_streams_and_stays_usable() {
+    let a = Array2::from_shape_vec((3, 2), vec![1.0f32, 2.0, 0.0, 5.0, 3.0, 0.0]).unwrap();
+    let genes = names("G", 2);
+    let mut src = DenseSource::new(a.view(), genes.clone()).unwrap();
+    let al = GeneAlignment::for_source(&src, &genes, &AlignOptions::default()).unwrap();
+    assert_eq!(al.table(), &[0, 1]);
+    let mut n = 0;
+    Batcher::new(&mut src, al.clone(), PreprocessOptions::default())
+        .unwrap()
+        .for_each_batch(|b| {
+            n += b.n_cells();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(src.n_rows(), 3);
+    let boxed: Box<dyn RowSource + Send + '_> = Box::new(src);
+    let mut b = Batcher::new(boxed, al, PreprocessOptions::default()).unwrap();
+    b.for_each_batch_prefetch(|batch| {
+        assert_eq!(batch.shape(), [3, 2]);
+        Ok(())
+    })
+    .unwrap();
+}

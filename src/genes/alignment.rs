@@ -3,6 +3,7 @@
 use super::options::{AlignOptions, DatasetDuplicates, GeneMatching, VocabDuplicates};
 use super::report::{AlignmentReport, DuplicateGene, GeneSide};
 use crate::error::{Error, Result};
+use crate::matrix::RowSource;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -218,6 +219,18 @@ impl GeneAlignment {
                 duplicates,
             },
         })
+    }
+
+    /// Aligns the gene names a source reports ([`RowSource::gene_names`]) to `vocab`.
+    ///
+    /// # Errors
+    /// As [`GeneAlignment::new`].
+    pub fn for_source<S: RowSource + ?Sized, V: AsRef<str>>(
+        source: &S,
+        vocab: &[V],
+        options: &AlignOptions,
+    ) -> Result<Self> {
+        Self::new(source.gene_names(), vocab, options)
     }
 
     /// The alignment of data already in vocabulary order: column `i` feeds position `i`.
