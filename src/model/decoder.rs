@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use crate::generation::StepDecoder;
 use crate::runtime::Graph;
 
-/// The text encoder's per-sequence outputs that the decoder needs, on the host.
-#[derive(Debug, Clone)]
+/// The text encoder's per-sequence outputs that the decoder needs, kept as ONNX Runtime values
+/// (no host copy unless rows are selected).
 pub(crate) struct CrossState {
     pub layers: usize,
     pub heads: usize,
@@ -16,31 +16,42 @@ pub(crate) struct CrossState {
     pub rows: usize,
     pub enc_len: usize,
     /// `[layers, rows, heads, enc_len, d_kv]`
-    pub key: Vec<f32>,
+    pub key: ort::value::DynValue,
     /// `[layers, rows, heads, enc_len, d_kv]`
-    pub value: Vec<f32>,
-    /// `[rows, enc_len]`
-    pub mask: Vec<i64>,
+    pub value: ort::value::DynValue,
+    /// `[rows, enc_len]` on the host and as a value.
+    pub mask_host: Vec<i64>,
+    pub mask: ort::value::DynValue,
 }
 
 impl CrossState {
-    /// The state of a subset of rows (repeats allowed).
-    pub fn select(&self, keep: &[usize]) -> Result<CrossState> {
+    /// The state of a subset of rows (repeats allowed), as new values.
+    pub fn select(&self, graph: &Graph, keep: &[usize]) -> Result<CrossState> {
         let mut mask = Vec::with_capacity(keep.len() * self.enc_len);
         for &k in keep {
-            mask.extend_from_slice(&self.mask[k * self.enc_len..(k + 1) * self.enc_len]);
+            mask.extend_from_slice(&self.mask_host[k * self.enc_len..(k + 1) * self.enc_len]);
         }
+        let shape = [self.layers, keep.len(), self.heads, self.enc_len, self.d_kv];
+        let key = gather_axis1(
+            view_f32(graph, "cross_key", &self.key)?.1,
+            self.layers,
+            self.rows,
+            keep,
+        )?;
+        let value = gather_axis1(
+            view_f32(graph, "cross_value", &self.value)?.1,
+            self.layers,
+            self.rows,
+            keep,
+        )?;
         Ok(CrossState {
             rows: keep.len(),
-            key: gather_axis1(&self.key, self.layers, self.rows, keep)?,
-            value: gather_axis1(&self.value, self.layers, self.rows, keep)?,
-            mask,
+            key: f32_tensor(graph, &shape, key)?,
+            value: f32_tensor(graph, &shape, value)?,
+            mask: i64_tensor(graph, &[keep.len(), self.enc_len], mask.clone())?,
+            mask_host: mask,
             ..*self
         })
-    }
-
-    fn kv_shape(&self) -> [usize; 5] {
-        [self.layers, self.rows, self.heads, self.enc_len, self.d_kv]
     }
 }
 
@@ -49,43 +60,43 @@ pub(crate) struct OnnxDecoder<'g> {
     graph: &'g Graph,
     vocab: usize,
     pad: u32,
-    cross: CrossState,
+    /// The encoder state of the batch as it came from the text encoder...
+    base: &'g CrossState,
+    /// ...or of the rows left after the last compaction.
+    own: Option<CrossState>,
     /// Logical row → physical row of the ONNX tensors. Rows that finished are dropped from the
     /// map at once but stay in the tensors until compaction pays off.
     map: Vec<usize>,
-    cross_key: ort::value::DynValue,
-    cross_value: ort::value::DynValue,
-    mask: ort::value::DynValue,
     past_key: ort::value::DynValue,
     past_value: ort::value::DynValue,
     past_len: usize,
 }
 
 impl<'g> OnnxDecoder<'g> {
-    pub fn new(graph: &'g Graph, cross: CrossState, vocab: usize, pad: u32) -> Result<Self> {
-        let rows = cross.rows;
-        let shape = cross.kv_shape();
-        let empty = [cross.layers, rows, cross.heads, 0, cross.d_kv];
+    pub fn new(graph: &'g Graph, cross: &'g CrossState, vocab: usize, pad: u32) -> Result<Self> {
+        let empty = [cross.layers, cross.rows, cross.heads, 0, cross.d_kv];
         Ok(OnnxDecoder {
             graph,
             vocab,
             pad,
-            map: (0..rows).collect(),
-            cross_key: f32_tensor(graph, &shape, cross.key.clone())?,
-            cross_value: f32_tensor(graph, &shape, cross.value.clone())?,
-            mask: i64_tensor(graph, &[rows, cross.enc_len], cross.mask.clone())?,
+            map: (0..cross.rows).collect(),
             past_key: f32_tensor(graph, &empty, Vec::new())?,
             past_value: f32_tensor(graph, &empty, Vec::new())?,
             past_len: 0,
-            cross,
+            base: cross,
+            own: None,
         })
+    }
+
+    fn cross(&self) -> &CrossState {
+        self.own.as_ref().unwrap_or(self.base)
     }
 
     /// Physically rebuilds every tensor so that physical row `i` is old physical row `phys[i]`.
     fn compact(&mut self, phys: &[usize]) -> Result<()> {
         let g = self.graph;
-        let (l, h, k) = (self.cross.layers, self.cross.heads, self.cross.d_kv);
-        let old_rows = self.cross.rows;
+        let cross = self.cross();
+        let (l, h, k, old_rows) = (cross.layers, cross.heads, cross.d_kv, cross.rows);
         let pk = gather_axis1(
             view_f32(g, "past_key", &self.past_key)?.1,
             l,
@@ -98,16 +109,12 @@ impl<'g> OnnxDecoder<'g> {
             old_rows,
             phys,
         )?;
-        self.cross = self.cross.select(phys)?;
-        let n = phys.len();
-        let past_shape = [l, n, h, self.past_len, k];
+        let selected = cross.select(g, phys)?;
+        let past_shape = [l, phys.len(), h, self.past_len, k];
         self.past_key = f32_tensor(g, &past_shape, pk)?;
         self.past_value = f32_tensor(g, &past_shape, pv)?;
-        let shape = self.cross.kv_shape();
-        self.cross_key = f32_tensor(g, &shape, self.cross.key.clone())?;
-        self.cross_value = f32_tensor(g, &shape, self.cross.value.clone())?;
-        self.mask = i64_tensor(g, &[n, self.cross.enc_len], self.cross.mask.clone())?;
-        self.map = (0..n).collect();
+        self.own = Some(selected);
+        self.map = (0..phys.len()).collect();
         Ok(())
     }
 }
@@ -130,7 +137,8 @@ impl StepDecoder for OnnxDecoder<'_> {
             )));
         }
         let g = self.graph;
-        let phys_rows = self.cross.rows;
+        let cross = self.cross();
+        let phys_rows = cross.rows;
         let mut ids = vec![self.pad as i64; phys_rows];
         for (&p, &t) in self.map.iter().zip(tokens) {
             ids[p] = t as i64;
@@ -140,11 +148,11 @@ impl StepDecoder for OnnxDecoder<'_> {
         let mut out = session
             .run(ort::inputs![
                 "input_ids" => input_ids,
-                "encoder_attention_mask" => &self.mask,
+                "encoder_attention_mask" => &cross.mask,
                 "past_key" => &self.past_key,
                 "past_value" => &self.past_value,
-                "cross_key" => &self.cross_key,
-                "cross_value" => &self.cross_value,
+                "cross_key" => &cross.key,
+                "cross_value" => &cross.value,
             ])
             .map_err(|e| g.run_error(e))?;
         let (shape, values) = view_f32(g, "logits", &out["logits"])?;
@@ -172,11 +180,12 @@ impl StepDecoder for OnnxDecoder<'_> {
             )));
         }
         let phys: Vec<usize> = keep.iter().map(|&k| self.map[k]).collect();
-        let mut seen = vec![false; self.cross.rows];
+        let phys_rows = self.cross().rows;
+        let mut seen = vec![false; phys_rows];
         let repeats = phys.iter().any(|&p| std::mem::replace(&mut seen[p], true));
         // Dropping a few finished rows is cheaper to carry along than to copy every cache;
         // compact once at least half of the physical rows are dead, or when rows repeat.
-        if repeats || phys.len() * 2 <= self.cross.rows {
+        if repeats || phys.len() * 2 <= phys_rows {
             self.compact(&phys)
         } else {
             self.map = phys;
@@ -215,14 +224,13 @@ pub(crate) fn final_hidden(
         }
     }
     let empty = [cross.layers, n, cross.heads, 0, cross.d_kv];
-    let shape = cross.kv_shape();
     let inputs = ort::inputs![
         "input_ids" => i64_tensor(graph, &[n, t], ids)?,
-        "encoder_attention_mask" => i64_tensor(graph, &[n, cross.enc_len], cross.mask.clone())?,
+        "encoder_attention_mask" => &cross.mask,
         "past_key" => f32_tensor(graph, &empty, Vec::new())?,
         "past_value" => f32_tensor(graph, &empty, Vec::new())?,
-        "cross_key" => f32_tensor(graph, &shape, cross.key.clone())?,
-        "cross_value" => f32_tensor(graph, &shape, cross.value.clone())?,
+        "cross_key" => &cross.key,
+        "cross_value" => &cross.value,
     ];
     let mut session = graph.session();
     let out = session.run(inputs).map_err(|e| graph.run_error(e))?;

@@ -263,16 +263,20 @@ impl Model {
             d.num_query_tokens,
         )?;
         let g = &self.text_encoder;
+        let mask_value = tensors::i64_tensor(g, &[batch.batch, batch.length], batch.mask.clone())?;
         let inputs = ort::inputs![
             "inputs_embeds" => tensors::f32_tensor(g, &[batch.batch, batch.length, d.d_model], batch.embeds)?,
-            "attention_mask" => tensors::i64_tensor(g, &[batch.batch, batch.length], batch.mask.clone())?,
+            "attention_mask" => &mask_value,
         ];
         let mut session = g.session();
         let out = session.run(inputs).map_err(|e| g.run_error(e))?;
         let layers = d.num_decoder_layers;
         let expect = [layers, batch.batch, d.num_heads, batch.length, d.d_kv];
-        let (ks, key) = tensors::view_f32(g, "cross_key", &out["cross_key"])?;
-        let (vs, value) = tensors::view_f32(g, "cross_value", &out["cross_value"])?;
+        let mut out = out;
+        let key = tensors::take(g, &mut out, "cross_key")?;
+        let value = tensors::take(g, &mut out, "cross_value")?;
+        let ks = tensors::view_f32(g, "cross_key", &key)?.0;
+        let vs = tensors::view_f32(g, "cross_value", &value)?.0;
         if ks != expect || vs != expect {
             return Err(g.run_error(format!(
                 "cross key/value shapes {ks:?} / {vs:?}, expected {expect:?}"
@@ -284,9 +288,10 @@ impl Model {
             d_kv: d.d_kv,
             rows: batch.batch,
             enc_len: batch.length,
-            key: key.to_vec(),
-            value: value.to_vec(),
-            mask: batch.mask,
+            key,
+            value,
+            mask: mask_value,
+            mask_host: batch.mask,
         })
     }
 
@@ -317,7 +322,7 @@ impl Model {
         let cross = self.encode_text(&ids, &cells)?;
         let row_ids: Vec<u64> = prompts.iter().map(|p| p.id).collect();
         let generated = {
-            let mut dec = OnnxDecoder::new(&self.decoder, cross.clone(), d.vocab_size, st.pad)?;
+            let mut dec = OnnxDecoder::new(&self.decoder, &cross, d.vocab_size, st.pad)?;
             generate(&mut dec, st.decoder_start, &st.stop, opts, &row_ids, filter)?
         };
 
@@ -338,7 +343,7 @@ impl Model {
                     s
                 })
                 .collect();
-            let sub = cross.select(&wants_cell)?;
+            let sub = cross.select(&self.decoder, &wants_cell)?;
             let conditions = final_hidden(&self.decoder, &sub, &seqs, st.pad, d.d_model)?;
             let ids: Vec<u64> = wants_cell.iter().map(|&i| prompts[i].id).collect();
             for (k, cell) in self
