@@ -85,6 +85,11 @@ impl CellOptions {
         self.seed = seed;
         self
     }
+    /// Selects the prior batch the library size is drawn from.
+    pub fn with_prior_batch(mut self, batch: usize) -> Self {
+        self.prior_batch = batch;
+        self
+    }
     /// Fixes the log library size.
     pub fn with_log_library(mut self, l: Option<f32>) -> Self {
         self.log_library = l;
