@@ -20,8 +20,14 @@
 //! pool of an enclosing `ThreadPool::install`. [`PreprocessOptions::threads`] gives the core
 //! its own pool instead. Results do not depend on the thread count.
 //!
-//! Use a [`Batcher`] to stream a whole [`RowSource`](crate::RowSource), or a [`Preprocessor`]
-//! directly on [`CsrRows`](crate::CsrRows) blocks you read yourself.
+//! Use a [`Batcher`] to stream a whole [`RowSource`](crate::RowSource) (with
+//! [`Batcher::for_each_batch_prefetch`], the next block is read while the current one is
+//! processed), or a [`Preprocessor`] directly on [`CsrRows`](crate::CsrRows) blocks you read
+//! yourself.
+//!
+//! **Output.** Each [`Batch`] is `[cells, genes]` row-major contiguous `f32`, the layout a cell
+//! encoder's input tensor takes as is. Results agree with an `f64` reference to within
+//! `1e-6 + 5e-7·|x|` and with scanpy's `normalize_total` + `log1p` to within `1e-6`.
 
 mod batch;
 mod batcher;
