@@ -69,65 +69,117 @@ struct Candidate {
     dir_or_file: PathBuf,
 }
 
-fn candidates() -> Vec<Candidate> {
-    let mut c = Vec::new();
-    let add_prefix = |what: &'static str, prefix: PathBuf, c: &mut Vec<Candidate>| {
-        for d in python_capi_dirs(&prefix) {
+/// Everything the search looks at, captured once so the search itself is a pure function.
+struct SearchEnv {
+    ort_dylib_path: Option<PathBuf>,
+    exe_dir: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+    python_prefixes: Vec<(&'static str, PathBuf)>,
+    library_dirs: Vec<(&'static str, PathBuf)>,
+}
+
+impl SearchEnv {
+    fn from_process() -> Self {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let mut python_prefixes = Vec::new();
+        for name in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
+            if let Some(p) = var(name) {
+                python_prefixes.push(("active Python environment", p));
+            }
+        }
+        if let Some(home) = var("HOME") {
+            python_prefixes.push(("user Python packages", home.join(".local")));
+        }
+        for prefix in ["/usr/local", "/usr"] {
+            python_prefixes.push(("system Python packages", PathBuf::from(prefix)));
+        }
+        let mut library_dirs = Vec::new();
+        if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
+            for d in std::env::split_paths(&paths) {
+                library_dirs.push(("LD_LIBRARY_PATH", d));
+            }
+        }
+        for d in ["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu"] {
+            library_dirs.push(("system library directory", PathBuf::from(d)));
+        }
+        SearchEnv {
+            ort_dylib_path: var("ORT_DYLIB_PATH"),
+            exe_dir: std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf)),
+            cwd: std::env::current_dir().ok(),
+            python_prefixes,
+            library_dirs,
+        }
+    }
+
+    fn candidates(&self) -> Vec<Candidate> {
+        let mut c = Vec::new();
+        let add_prefix = |what: &'static str, prefix: &Path, c: &mut Vec<Candidate>| {
+            for d in python_capi_dirs(prefix) {
+                c.push(Candidate {
+                    what,
+                    dir_or_file: d,
+                });
+            }
+        };
+        if let Some(exe_dir) = &self.exe_dir {
+            c.push(Candidate {
+                what: "next to the executable",
+                dir_or_file: exe_dir.clone(),
+            });
+            c.push(Candidate {
+                what: "lib/ next to the executable",
+                dir_or_file: exe_dir.join("lib"),
+            });
+        }
+        if let Some(cwd) = &self.cwd {
+            // Project-local Python environments, as created by this crate's set-up scripts.
+            for venv in ["target/venv-data", ".venv", "venv"] {
+                add_prefix("project-local Python environment", &cwd.join(venv), &mut c);
+            }
+        }
+        for (what, prefix) in &self.python_prefixes {
+            add_prefix(what, prefix, &mut c);
+        }
+        for (what, dir) in &self.library_dirs {
             c.push(Candidate {
                 what,
-                dir_or_file: d,
+                dir_or_file: dir.clone(),
             });
         }
-    };
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-    {
-        c.push(Candidate {
-            what: "next to the executable",
-            dir_or_file: exe_dir.clone(),
-        });
-        c.push(Candidate {
-            what: "lib/ next to the executable",
-            dir_or_file: exe_dir.join("lib"),
-        });
+        c
     }
-    if let Ok(cwd) = std::env::current_dir() {
-        // Project-local Python environments, as created by this crate's set-up scripts.
-        for venv in ["target/venv-data", ".venv", "venv"] {
-            add_prefix("project-local Python environment", cwd.join(venv), &mut c);
+
+    fn locate(&self) -> Result<PathBuf> {
+        let mut searched = Vec::new();
+        match &self.ort_dylib_path {
+            Some(p) if p.is_file() => return Ok(p.clone()),
+            Some(p) if p.is_dir() => {
+                if let Some(f) = lib_in_dir(p) {
+                    return Ok(f);
+                }
+                searched.push(format!(
+                    "ORT_DYLIB_PATH={} (a directory without {}*)",
+                    p.display(),
+                    lib_stem()
+                ));
+            }
+            Some(p) => searched.push(format!("ORT_DYLIB_PATH={} (does not exist)", p.display())),
+            None => searched.push("ORT_DYLIB_PATH (not set)".to_string()),
         }
-    }
-    for var in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
-        if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            add_prefix("active Python environment", PathBuf::from(p), &mut c);
+        for cand in self.candidates() {
+            if let Some(f) = lib_in_dir(&cand.dir_or_file) {
+                return Ok(f);
+            }
+            searched.push(format!("{} ({})", cand.dir_or_file.display(), cand.what));
         }
+        Err(Error::OnnxRuntimeNotFound { searched })
     }
-    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        add_prefix(
-            "user Python packages",
-            PathBuf::from(&home).join(".local"),
-            &mut c,
-        );
-    }
-    for prefix in ["/usr/local", "/usr"] {
-        add_prefix("system Python packages", PathBuf::from(prefix), &mut c);
-    }
-    if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
-        for d in std::env::split_paths(&paths) {
-            c.push(Candidate {
-                what: "LD_LIBRARY_PATH",
-                dir_or_file: d,
-            });
-        }
-    }
-    for d in ["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu"] {
-        c.push(Candidate {
-            what: "system library directory",
-            dir_or_file: PathBuf::from(d),
-        });
-    }
-    c
 }
 
 /// Finds the ONNX Runtime shared library, without loading it.
@@ -143,34 +195,7 @@ fn candidates() -> Vec<Candidate> {
 /// # Errors
 /// [`Error::OnnxRuntimeNotFound`] listing every place searched, with the fix.
 pub fn locate_onnxruntime() -> Result<PathBuf> {
-    let mut searched = Vec::new();
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return Ok(p);
-        }
-        if p.is_dir() {
-            if let Some(f) = lib_in_dir(&p) {
-                return Ok(f);
-            }
-            searched.push(format!(
-                "ORT_DYLIB_PATH={} (a directory without {}*)",
-                p.display(),
-                lib_stem()
-            ));
-        } else {
-            searched.push(format!("ORT_DYLIB_PATH={} (does not exist)", p.display()));
-        }
-    } else {
-        searched.push("ORT_DYLIB_PATH (not set)".to_string());
-    }
-    for cand in candidates() {
-        if let Some(f) = lib_in_dir(&cand.dir_or_file) {
-            return Ok(f);
-        }
-        searched.push(format!("{} ({})", cand.dir_or_file.display(), cand.what));
-    }
-    Err(Error::OnnxRuntimeNotFound { searched })
+    SearchEnv::from_process().locate()
 }
 
 #[cfg(test)]
@@ -184,6 +209,57 @@ mod tests {
         assert!(!is_core_lib_name("libonnxruntime_providers_cuda.so"));
         assert!(!is_core_lib_name("libonnxruntime_providers_shared.so"));
         assert!(!is_core_lib_name("libonnxruntime.sox"));
+    }
+
+    fn empty_env(root: &Path) -> SearchEnv {
+        SearchEnv {
+            ort_dylib_path: None,
+            exe_dir: Some(root.join("bin")),
+            cwd: Some(root.join("project")),
+            python_prefixes: vec![("active Python environment", root.join("venv"))],
+            library_dirs: vec![("system library directory", root.join("lib"))],
+        }
+    }
+
+    #[test]
+    fn nothing_found_lists_every_place_and_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("venv/lib/python3.11")).unwrap();
+        let mut env = empty_env(tmp.path());
+        env.ort_dylib_path = Some(tmp.path().join("nope.so"));
+        let err = env.locate().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("nope.so (does not exist)"), "{msg}");
+        assert!(msg.contains("next to the executable"), "{msg}");
+        assert!(msg.contains("active Python environment"), "{msg}");
+        assert!(msg.contains("system library directory"), "{msg}");
+        assert!(msg.contains("pip install onnxruntime==1.32.0"), "{msg}");
+    }
+
+    #[test]
+    fn explicit_path_and_search_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut env = empty_env(tmp.path());
+        // A library in the system directory is found...
+        std::fs::create_dir_all(tmp.path().join("lib")).unwrap();
+        std::fs::write(tmp.path().join("lib/libonnxruntime.so"), b"").unwrap();
+        assert_eq!(
+            env.locate().unwrap(),
+            tmp.path().join("lib/libonnxruntime.so")
+        );
+        // ...but a Python environment comes first...
+        let capi = tmp
+            .path()
+            .join("venv/lib/python3.12/site-packages/onnxruntime/capi");
+        std::fs::create_dir_all(&capi).unwrap();
+        std::fs::write(capi.join("libonnxruntime.so.1.32.0"), b"").unwrap();
+        assert_eq!(env.locate().unwrap(), capi.join("libonnxruntime.so.1.32.0"));
+        // ...and ORT_DYLIB_PATH (a directory here) before everything.
+        let own = tmp.path().join("mine");
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join("libonnxruntime.so.1.20.1"), b"").unwrap();
+        env.ort_dylib_path = Some(own.clone());
+        assert_eq!(env.locate().unwrap(), own.join("libonnxruntime.so.1.20.1"));
     }
 
     #[test]
