@@ -3,16 +3,24 @@
 use crate::error::{Error, Result};
 use crate::runtime::Graph;
 
+/// An owned ONNX Runtime tensor from a shape and values.
+fn tensor<T>(graph: &Graph, shape: &[usize], data: Vec<T>) -> Result<ort::value::DynValue>
+where
+    T: ort::value::PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static,
+{
+    let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    Ok(ort::value::Tensor::from_array((shape, data))
+        .map_err(|e| graph.run_error(e))?
+        .into_dyn())
+}
+
 /// An owned float32 ONNX Runtime tensor from a shape and values.
 pub(crate) fn f32_tensor(
     graph: &Graph,
     shape: &[usize],
     data: Vec<f32>,
 ) -> Result<ort::value::DynValue> {
-    let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-    Ok(ort::value::Tensor::from_array((shape, data))
-        .map_err(|e| graph.run_error(e))?
-        .into_dyn())
+    tensor(graph, shape, data)
 }
 
 /// An owned int64 ONNX Runtime tensor from a shape and values.
@@ -21,10 +29,7 @@ pub(crate) fn i64_tensor(
     shape: &[usize],
     data: Vec<i64>,
 ) -> Result<ort::value::DynValue> {
-    let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-    Ok(ort::value::Tensor::from_array((shape, data))
-        .map_err(|e| graph.run_error(e))?
-        .into_dyn())
+    tensor(graph, shape, data)
 }
 
 /// Shape and a view of the values of a float32 output.
