@@ -6,9 +6,10 @@
 pub enum LibrarySize {
     /// The sum over the vocabulary genes only, after alignment. This is what the model was
     /// trained and is run with: upstream, the dataset is first unified to the vocabulary
-    /// (`unify_gene_features`, which drops the other genes), and the model's own `forward` and
-    /// `generate` (`mmllm/module.py`) then divide that aligned vector by its own sum before
-    /// `* 1e4` and `log1p`. Counts of genes outside the vocabulary never enter the divisor.
+    /// (`unify_gene_features`, which drops the other genes), the raw aligned counts are handed to
+    /// the model, and its own `CellTextLLM.forward` / `CellTextLLM.generate`
+    /// (`mmllm/module.py`) divide that vector by its own sum before `* 1e4` and `log1p`. Counts
+    /// of genes outside the vocabulary never enter the divisor.
     #[default]
     Aligned,
     /// The sum over every gene the dataset stores, before alignment (scanpy's
