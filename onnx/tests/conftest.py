@@ -19,11 +19,14 @@ from instructcell_onnx.random_init import randomize
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "instructcell"
 N_GENES = 40
+# Verification prompts are made of these words; a vocabulary that knows them keeps prompts short.
 CORPUS = [
-    "the quick brown fox jumps over the lazy dog",
-    "which cell type is this cell from human liver or mouse pancreas",
-    "alpha beta delta ductal macrophage t cell b cell answer",
-    "sensitive resistant cisplatin erlotinib generate describe",
+    "User: Assistant: the quick brown fox jumps over the lazy dog",
+    "which cell type is it comes from human mouse pancreas liver skin blood lung choose from",
+    "annotate sequenced with genomics smart seq2 drop seq possible answers",
+    "is sensitive or resistant to cisplatin erlotinib a bet inhibitor",
+    "describe the cell in one sentence was profiled by name its type generate please",
+    "Alpha Beta Delta Ductal T cell B cell Macrophage Sensitive Resistant 10x",
 ] * 40
 
 
@@ -31,7 +34,7 @@ def train_spiece() -> bytes:
     """A small T5-style SentencePiece Unigram model (pad 0, eos 1, unk 2)."""
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(CORPUS), model_writer=buf, vocab_size=120, model_type="unigram", pad_id=0,
+        sentence_iterator=iter(CORPUS), model_writer=buf, vocab_size=400, model_type="unigram", pad_id=0,
         eos_id=1, unk_id=2, bos_id=-1, pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>", minloglevel=2,
         hard_vocab_limit=False)
     return buf.getvalue()
