@@ -29,6 +29,9 @@ class PackageRunner:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # Verification alternates ONNX Runtime and PyTorch on the same cores; spinning pool
+        # threads would keep burning CPU between runs and slow PyTorch down several-fold.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.sessions = {name: ort.InferenceSession(str(root / e["file"]), opts, providers=["CPUExecutionProvider"])
                          for name, e in entries.items()}
         files = self.manifest["files"]
