@@ -9,6 +9,7 @@ mod output;
 pub mod processors;
 mod sampling;
 mod search;
+mod trie;
 
 pub use decoder::StepDecoder;
 pub use filter::TokenFilter;
@@ -16,3 +17,4 @@ pub use options::{BeamSearch, Decoding, GenerationOptions, Sampling};
 pub use output::{Generated, StopReason};
 pub use sampling::sample_index;
 pub use search::generate;
+pub use trie::LabelTrie;

@@ -194,29 +194,26 @@ impl StepDecoder for OnnxDecoder<'_> {
     }
 }
 
-/// The last decoder layer's hidden state at the final token of each sequence, computed with
-/// the decoder run teacher-forced over the whole sequence (no cache). `seqs[i]` starts with the
-/// decoder start token and ends with the token whose state is wanted; `cross` holds the
-/// matching rows.
-pub(crate) fn final_hidden(
+/// Runs the decoder teacher-forced over whole sequences (no cache) and hands each row's
+/// `[len × vocab]` logits and `[len × d_model]` last hidden states to `visit` (only the row's
+/// real positions). `seqs[i]` starts with the decoder start token; `cross` holds the matching
+/// rows.
+pub(crate) fn teacher_forced(
     graph: &Graph,
     cross: &CrossState,
     seqs: &[Vec<u32>],
     pad: u32,
-    d_model: usize,
-) -> Result<Vec<Vec<f32>>> {
+    mut visit: impl FnMut(usize, &[f32], &[f32]),
+) -> Result<()> {
     let n = seqs.len();
     if n != cross.rows {
-        return Err(Error::Shape(format!(
-            "{n} sequences for {} rows",
-            cross.rows
-        )));
+        return Err(Error::Shape(format!("{n} sequences for {} rows", cross.rows)));
     }
     let t = seqs.iter().map(Vec::len).max().unwrap_or(0);
-    if t == 0 {
+    if t == 0 || seqs.iter().any(Vec::is_empty) {
         return Err(Error::InvalidArgument("empty decoder sequence".into()));
     }
-    // Right padding is harmless: attention is causal, and only each row's last real token is read.
+    // Right padding is harmless: attention is causal, and only real positions are read.
     let mut ids = vec![pad as i64; n * t];
     for (r, s) in seqs.iter().enumerate() {
         for (j, &tok) in s.iter().enumerate() {
@@ -234,18 +231,61 @@ pub(crate) fn final_hidden(
     ];
     let mut session = graph.session();
     let out = session.run(inputs).map_err(|e| graph.run_error(e))?;
+    let (lshape, logits) = view_f32(graph, "logits", &out["logits"])?;
     let (hshape, hidden) = view_f32(graph, "hidden", &out["hidden"])?;
-    if hshape != [n, t, d_model] {
+    if lshape.len() != 3 || lshape[..2] != [n, t] || hshape.len() != 3 || hshape[..2] != [n, t] {
         return Err(graph.run_error(format!(
-            "hidden shape {hshape:?}, expected [{n}, {t}, {d_model}]"
+            "teacher-forced shapes {lshape:?} / {hshape:?}, expected [{n}, {t}, _]"
         )));
     }
-    Ok(seqs
-        .iter()
-        .enumerate()
-        .map(|(r, s)| {
-            let pos = r * t + s.len() - 1;
-            hidden[pos * d_model..(pos + 1) * d_model].to_vec()
-        })
-        .collect())
+    let (v, d) = (lshape[2], hshape[2]);
+    for (r, s) in seqs.iter().enumerate() {
+        let len = s.len();
+        visit(
+            r,
+            &logits[r * t * v..(r * t + len) * v],
+            &hidden[r * t * d..(r * t + len) * d],
+        );
+    }
+    Ok(())
+}
+
+/// The last decoder layer's hidden state at the final token of each sequence (the generator's
+/// condition when that token is the signal token).
+pub(crate) fn final_hidden(
+    graph: &Graph,
+    cross: &CrossState,
+    seqs: &[Vec<u32>],
+    pad: u32,
+    d_model: usize,
+) -> Result<Vec<Vec<f32>>> {
+    let mut out = vec![Vec::new(); seqs.len()];
+    teacher_forced(graph, cross, seqs, pad, |r, _, hidden| {
+        out[r] = hidden[hidden.len() - d_model..].to_vec();
+    })?;
+    Ok(out)
+}
+
+/// Log-likelihood of each continuation: `seqs[i]` is the decoder start token followed by the
+/// continuation; the result sums `log p(token | prefix)` over the continuation's tokens.
+pub(crate) fn sequence_logprobs(
+    graph: &Graph,
+    cross: &CrossState,
+    seqs: &[Vec<u32>],
+    pad: u32,
+    vocab: usize,
+) -> Result<Vec<f32>> {
+    let mut out = vec![0f32; seqs.len()];
+    let mut row = vec![0f32; vocab];
+    teacher_forced(graph, cross, seqs, pad, |r, logits, _| {
+        let s = &seqs[r];
+        let mut total = 0f32;
+        for j in 0..s.len() - 1 {
+            row.copy_from_slice(&logits[j * vocab..(j + 1) * vocab]);
+            crate::generation::processors::log_softmax(&mut row);
+            total += row[s[j + 1] as usize];
+        }
+        out[r] = total;
+    })?;
+    Ok(out)
 }

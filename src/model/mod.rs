@@ -21,7 +21,7 @@ use crate::package::{manifest::ModelDims, ModelPackage, Precision};
 use crate::prompt::{splice_batch, PromptFormatter, SpliceRow, TextTokenizer};
 use crate::rng::Rng;
 use crate::runtime::{runtime, runtime_from, Graph, ProviderReport, Runtime};
-use decoder::{final_hidden, CrossState, OnnxDecoder};
+use decoder::{final_hidden, sequence_logprobs, CrossState, OnnxDecoder};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -367,6 +367,61 @@ impl Model {
                 })
             })
             .collect()
+    }
+
+    /// How the model spells `label` as an answer: its tokens without special tokens.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`]; [`Error::InvalidArgument`] for a label with no tokens.
+    pub fn label_tokens(&self, label: &str) -> Result<Vec<u32>> {
+        let ids = self.tokenizer.encode_plain(label)?;
+        if ids.is_empty() {
+            return Err(Error::InvalidArgument(format!("label {label:?} has no tokens")));
+        }
+        Ok(ids)
+    }
+
+    /// Log-likelihood of every candidate answer for every prompt: `result[i][j]` is
+    /// `log p(candidates[j] + end-of-sequence | prompt i)` under the model, computed
+    /// teacher-forced (the candidates are token ids, e.g. from [`Self::label_tokens`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for no or empty candidates; prompt, shape and runtime errors.
+    pub fn score(&self, prompts: &[Prompt<'_>], candidates: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        if candidates.is_empty() || candidates.iter().any(Vec::is_empty) {
+            return Err(Error::InvalidArgument(
+                "scoring needs a non-empty set of non-empty candidates".into(),
+            ));
+        }
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let st = &self.package.manifest().special_tokens;
+        let (ids, cells) = self.prepare(prompts)?;
+        let cell_refs = self.split_cells(prompts, &cells);
+        let cross = self.encode_text(&ids, &cell_refs)?;
+        let k = candidates.len();
+        let seqs: Vec<Vec<u32>> = candidates
+            .iter()
+            .map(|c| {
+                std::iter::once(st.decoder_start)
+                    .chain(c.iter().copied())
+                    .chain(std::iter::once(st.eos))
+                    .collect()
+            })
+            .collect();
+        // Bound the rows of one decoder run (prompts × candidates).
+        let per_run = (64 / k).max(1);
+        let mut out = Vec::with_capacity(prompts.len());
+        for start in (0..prompts.len()).step_by(per_run) {
+            let end = (start + per_run).min(prompts.len());
+            let rows: Vec<usize> = (start..end).flat_map(|i| std::iter::repeat_n(i, k)).collect();
+            let sub = cross.select(&self.decoder, &rows)?;
+            let all: Vec<Vec<u32>> = (start..end).flat_map(|_| seqs.iter().cloned()).collect();
+            let lp = sequence_logprobs(&self.decoder, &sub, &all, st.pad, self.dims().vocab_size)?;
+            out.extend(lp.chunks(k).map(<[f32]>::to_vec));
+        }
+        Ok(out)
     }
 
     /// The generator's condition for each prompt: the last decoder layer's hidden state at the

@@ -39,6 +39,18 @@ impl TextTokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// Token ids of `text` alone, without post-processing (no `</s>`): how an answer is spelled.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] if encoding fails.
+    pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::Tokenizer(format!("cannot encode {text:?}: {e}")))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
     /// Text of `ids`, special tokens removed.
     ///
     /// # Errors
