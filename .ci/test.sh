@@ -9,3 +9,6 @@ export INSTRUCTCELL_REQUIRE_ORT=1
 export ORT_DYLIB_PATH="$(ls "$root"/target/venv-data/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)"
 cargo test --all-features --all-targets
 cargo test --all-features --doc
+# The exporter's tests (PyTorch reference, export, verification) on tiny models.
+bash .ci/setup-onnx.sh
+(cd onnx && .venv/bin/python -m pytest)
