@@ -81,6 +81,10 @@ pub enum Error {
     #[error("prompt error: {0}")]
     Prompt(String),
 
+    /// The caller cancelled a running task.
+    #[error("cancelled")]
+    Cancelled,
+
     /// The tokenizer failed to load or to encode/decode.
     #[error("tokenizer error: {0}")]
     Tokenizer(String),

@@ -28,6 +28,7 @@ pub mod preprocess;
 pub mod prompt;
 pub mod rng;
 pub mod runtime;
+pub mod tasks;
 
 pub use error::{Error, Result};
 pub use genes::{AlignOptions, GeneAlignment};

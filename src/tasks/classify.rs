@@ -1,0 +1,188 @@
+//! Label-valued tasks over datasets (cell type annotation, drug response): stream cells through
+//! the sparse core, ask the model, turn answers into labels of the set.
+
+use super::options::{AnswerMode, TaskOptions};
+use super::progress::Control;
+use crate::error::{Error, Result};
+use crate::generation::LabelTrie;
+use crate::genes::GeneAlignment;
+use crate::matrix::RowSource;
+use crate::model::{CellOptions, Model, Prompt};
+use crate::preprocess::{Batcher, PreprocessOptions};
+use crate::prompt::Template;
+
+/// The model's answer for one cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelPrediction {
+    /// Row of the cell in the source.
+    pub row: usize,
+    /// The label, from the set. Always present in constrained and scored modes; in free mode,
+    /// `None` when the answer names no label of the set (or no set was given).
+    pub label: Option<String>,
+    /// Constrained: probability of the generated label tokens; scored: the label's probability
+    /// among the set; free: probability of the whole generated answer.
+    pub confidence: f32,
+    /// Scored mode: the probability of every label, in the order of the set (empty otherwise).
+    pub probabilities: Vec<f32>,
+    /// The answer text (scored mode: the chosen label).
+    pub text: String,
+}
+
+/// Preprocessing exactly as the model's package says.
+pub(crate) fn preprocess_options(model: &Model, batch_size: usize) -> PreprocessOptions {
+    let p = &model.package().manifest().preprocess;
+    PreprocessOptions::default()
+        .with_normalize_total(p.normalize_total)
+        .with_target_sum(p.target_sum)
+        .with_log1p(p.log1p)
+        .with_batch_size(batch_size)
+}
+
+/// The label a free answer names: the whole answer (ignoring case and surrounding punctuation),
+/// else the longest label contained in it.
+pub fn match_label(text: &str, labels: &[String]) -> Option<usize> {
+    let clean = |s: &str| {
+        s.trim()
+            .trim_matches(|c: char| c == '.' || c == '"' || c == '\'')
+            .to_lowercase()
+    };
+    let answer = clean(text);
+    if let Some(i) = labels.iter().position(|l| clean(l) == answer) {
+        return Some(i);
+    }
+    labels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && answer.contains(&clean(l)))
+        .max_by_key(|(_, l)| l.len())
+        .map(|(i, _)| i)
+}
+
+/// Runs a label-valued task over every (remaining) row of `source`.
+pub(crate) fn classify<S: RowSource>(
+    model: &Model,
+    source: S,
+    alignment: &GeneAlignment,
+    opts: &TaskOptions,
+    default_template: &str,
+    control: &mut Control<'_>,
+) -> Result<Vec<LabelPrediction>> {
+    opts.generation.validate()?;
+    let labels = &opts.labels;
+    if opts.mode != AnswerMode::Free && labels.is_empty() {
+        return Err(Error::InvalidArgument(
+            "constrained and scored answers need a non-empty label set".into(),
+        ));
+    }
+    if alignment.n_vocab() != model.dims().num_genes {
+        return Err(Error::Shape(format!(
+            "the alignment targets {} genes, the model takes {}",
+            alignment.n_vocab(),
+            model.dims().num_genes
+        )));
+    }
+    let template = Template::parse(opts.template.as_deref().unwrap_or(default_template))?;
+    let choices = (!labels.is_empty()).then_some(labels.as_slice());
+    let text = model
+        .formatter()
+        .format(&template, &opts.metadata, choices, true)?;
+    let label_tokens: Vec<Vec<u32>> = labels
+        .iter()
+        .map(|l| model.label_tokens(l))
+        .collect::<Result<_>>()?;
+    let eos = model.package().manifest().special_tokens.eos;
+    let trie = match opts.mode {
+        AnswerMode::Constrained => Some(LabelTrie::new(&label_tokens, eos, true)?),
+        _ => None,
+    };
+
+    let total = source.n_rows();
+    let mut batcher = Batcher::new(
+        source,
+        alignment.clone(),
+        preprocess_options(model, opts.batch_size),
+    )?;
+    let mut out = Vec::with_capacity(total);
+    let mut done = 0;
+    batcher.for_each_batch(|batch| {
+        if control.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let prompts: Vec<Prompt<'_>> = (0..batch.n_cells())
+            .map(|i| Prompt {
+                text: &text,
+                expression: Some(batch.cell(i)),
+                id: batch.rows()[i] as u64,
+            })
+            .collect();
+        match opts.mode {
+            AnswerMode::Scored => {
+                let scores = model.score(&prompts, &label_tokens)?;
+                for (p, s) in prompts.iter().zip(scores) {
+                    let probs = softmax(&s);
+                    let best = (0..probs.len())
+                        .max_by(|&a, &b| probs[a].total_cmp(&probs[b]))
+                        .unwrap_or(0);
+                    out.push(LabelPrediction {
+                        row: p.id as usize,
+                        label: Some(labels[best].clone()),
+                        confidence: probs[best],
+                        text: labels[best].clone(),
+                        probabilities: probs,
+                    });
+                }
+            }
+            mode => {
+                let filter = trie
+                    .as_ref()
+                    .map(|t| t as &dyn crate::generation::TokenFilter);
+                let answers =
+                    model.generate(&prompts, &opts.generation, &CellOptions::default(), filter)?;
+                for (p, a) in prompts.iter().zip(answers) {
+                    let label = match (mode, &trie) {
+                        (AnswerMode::Constrained, Some(t)) => t.resolve(&a.tokens),
+                        _ => match_label(&a.text, labels),
+                    };
+                    out.push(LabelPrediction {
+                        row: p.id as usize,
+                        label: label.map(|i| labels[i].clone()),
+                        confidence: a.logprobs.iter().sum::<f32>().exp(),
+                        probabilities: Vec::new(),
+                        text: a.text,
+                    });
+                }
+            }
+        }
+        done += batch.n_cells();
+        control.report(done, total);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn softmax(scores: &[f32]) -> Vec<f32> {
+    let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f64> = scores.iter().map(|&s| ((s - m) as f64).exp()).collect();
+    let total: f64 = e.iter().sum();
+    e.iter().map(|v| (v / total) as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_answers_find_labels() {
+        let labels: Vec<String> = ["B cell", "T cell", "CD4+ T cell"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(match_label("B cell.", &labels), Some(0));
+        assert_eq!(match_label("  t CELL ", &labels), Some(1));
+        assert_eq!(match_label("This is a CD4+ T cell.", &labels), Some(2));
+        assert_eq!(match_label("a macrophage", &labels), None);
+        assert_eq!(match_label("anything", &[]), None);
+        let p = softmax(&[0.0, (2.0f32).ln()]);
+        assert!((p[0] - 1.0 / 3.0).abs() < 1e-6 && (p[1] - 2.0 / 3.0).abs() < 1e-6);
+    }
+}

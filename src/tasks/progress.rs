@@ -1,0 +1,49 @@
+//! Progress reporting and cancellation for long runs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Observes a running task: progress after each batch, and a cancellation flag checked between
+/// batches (a cancelled run returns [`crate::Error::Cancelled`] and writes nothing).
+#[derive(Default)]
+pub struct Control<'a> {
+    progress: Option<Box<dyn FnMut(usize, usize) + 'a>>,
+    cancel: Option<&'a AtomicBool>,
+}
+
+impl<'a> Control<'a> {
+    /// No progress reports, no cancellation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls `f(done, total)` after every batch.
+    pub fn with_progress(mut self, f: impl FnMut(usize, usize) + 'a) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Stops before the next batch once `flag` is set.
+    pub fn with_cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn report(&mut self, done: usize, total: usize) {
+        if let Some(f) = self.progress.as_mut() {
+            f(done, total);
+        }
+    }
+}
+
+impl std::fmt::Debug for Control<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control")
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel.is_some())
+            .finish()
+    }
+}
