@@ -100,6 +100,10 @@ pub struct SessionOptions {
     /// `true` continues with the remaining providers, records the failure (see
     /// [`crate::runtime::ProviderReport`]) and prints a warning to stderr.
     pub allow_fallback: bool,
+    /// Let ONNX Runtime's idle worker threads spin waiting for work (its default, lowest
+    /// latency on dedicated cores). Turn off on shared or oversubscribed machines, where spinning
+    /// threads take CPU from everything else.
+    pub spinning: bool,
 }
 
 impl Default for SessionOptions {
@@ -109,6 +113,7 @@ impl Default for SessionOptions {
             optimization: GraphOptimization::All,
             providers: vec![ExecutionProvider::Cpu],
             allow_fallback: false,
+            spinning: true,
         }
     }
 }
@@ -134,6 +139,12 @@ impl SessionOptions {
     /// Sets the ordered list of execution providers.
     pub fn with_providers(mut self, providers: Vec<ExecutionProvider>) -> Self {
         self.providers = providers;
+        self
+    }
+
+    /// Sets whether idle ONNX Runtime threads spin.
+    pub fn with_spinning(mut self, spin: bool) -> Self {
+        self.spinning = spin;
         self
     }
 

@@ -95,7 +95,9 @@ pub(crate) fn open_session(
         .with_intra_threads(opts.threads.max(1))
         .map_err(|e| ort_err(&ctx("setting threads"), e))?
         .with_inter_threads(1)
-        .map_err(|e| ort_err(&ctx("setting threads"), e))?;
+        .map_err(|e| ort_err(&ctx("setting threads"), e))?
+        .with_intra_op_spinning(opts.spinning)
+        .map_err(|e| ort_err(&ctx("setting thread spinning"), e))?;
 
     let mut report = ProviderReport::default();
     for p in &opts.providers {
