@@ -1,0 +1,97 @@
+"""``python -m instructcell_onnx.train``: train, save the checkpoint, export + verify, evaluate.
+
+Run from ``onnx/``. Defaults reproduce the committed ``models/pbmc-small`` package::
+
+    .venv/bin/python -m instructcell_onnx.train --out models/pbmc-small
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m instructcell_onnx.train", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("models/pbmc-small"), help="package directory (replaced)")
+    p.add_argument("--checkpoint", type=Path, default=Path("../target/pbmc-small-instruct"),
+                   help="where the trained checkpoint is saved (save_pretrained layout)")
+    p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--skip-train", action="store_true", help="export and evaluate an existing --checkpoint")
+    return p
+
+
+def _train(args: argparse.Namespace, log) -> dict[str, object]:
+    from .. import tokenizer as tokenization
+    from . import data as D
+    from . import examples as E
+    from . import setup as S
+    from . import vocab as V
+    from .loop import TrainSettings, train
+
+    pbmc = D.load()
+    drug_labels, threshold = D.synthetic_drug_labels(pbmc)
+    tok = V.train_tokenizer(E.tokenizer_corpus(pbmc.label_set, np.random.default_rng(args.seed)), 1000)
+    raw = S.raw_config(tok.get_vocab_size(with_added_tokens=True), len(pbmc.genes))
+    cfg, model = S.build_model(raw, args.seed)
+    tokenization.add_cell_tokens(tok, cfg)
+    settings = TrainSettings(seed=args.seed)
+    if args.epochs is not None:
+        settings.epochs = args.epochs
+    stats = train(model, tok, pbmc, drug_labels, settings, log)
+    log_lib = np.log(pbmc.counts[pbmc.part("train")].sum(axis=1))
+    vae = model.assistant.feature_decoder.base_model
+    with torch.no_grad():
+        vae.library_log_means.fill_(float(log_lib.mean()))
+        vae.library_log_vars.fill_(float(log_lib.var()))
+    S.save_checkpoint(args.checkpoint, raw, model, tok, pbmc.genes)
+    params = sum(p.numel() for p in model.parameters())
+    return {**stats, "parameters": params, "settings": vars(settings), "drug_threshold": round(threshold, 4),
+            "tokenizer_size": tok.get_vocab_size(with_added_tokens=True)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole pipeline; exit status as ``python -m instructcell_onnx export``."""
+    args = _parser().parse_args(argv)
+    import transformers
+
+    from ..cli import main as cli_main
+    from . import data as D
+    from .evaluate import evaluate_package
+
+    transformers.logging.set_verbosity_error()
+    torch.set_num_threads(args.threads)
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    start = time.time()
+    report: dict[str, object] = {}
+    if not args.skip_train:
+        report["training"] = _train(args, log)
+    t = time.time()
+    rc = cli_main(["export", "--checkpoint", str(args.checkpoint), "--out", str(args.out), "--precision",
+                   "fp32,int8", "--variant", "instruct", "--overwrite", "--threads", str(args.threads)])
+    if rc != 0:
+        return rc
+    report["export_seconds"] = round(time.time() - t, 1)
+    pbmc = D.load()
+    drug_labels, _ = D.synthetic_drug_labels(pbmc)
+    t = time.time()
+    report["heldout"] = {p: evaluate_package(args.out, pbmc, drug_labels, p, args.threads) for p in ("fp32", "int8")}
+    report["evaluation_seconds"] = round(time.time() - t, 1)
+    report["total_seconds"] = round(time.time() - start, 1)
+    (args.out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log(json.dumps({p: {k: v for k, v in r.items() if k != "generation"} | {
+        "generation": {k: v for k, v in r["generation"].items() if k != "per_type"}}
+        for p, r in report["heldout"].items()}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
