@@ -17,6 +17,8 @@
 
 pub mod cellgen;
 pub mod error;
+#[cfg(feature = "capi")]
+pub mod ffi;
 pub mod generation;
 pub mod genes;
 pub mod io;
