@@ -3,6 +3,7 @@
 #ifndef INSTRUCTCELL_H
 #define INSTRUCTCELL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,7 +123,7 @@ const char *ic_last_error(void);
 const char *ic_version(void);
 
 /*
- Loads the model package in directory `path`.
+ Loads the model package in directory `path` on the CPU.
 
  `precision`: "fp32", "int8" or "fp16", or NULL for fp32. `threads`: 0 for all available
  CPUs. On success `*out` receives a handle to release with `ic_model_free`.
@@ -136,6 +137,23 @@ enum IcStatus ic_model_load(const char *path,
                             const char *precision,
                             uint32_t threads,
                             struct IcModel **out);
+
+/*
+ Loads the model package in directory `path` with an execution provider: `provider` is
+ "cpu" (or NULL), "cuda" or "tensorrt" (GPU 0; needs a library built with the matching
+ feature and a GPU build of ONNX Runtime). If the provider cannot start, the call fails with
+ IC_RUNTIME unless `allow_fallback` is true, in which case the model runs on the CPU and a
+ warning is printed to stderr. Other arguments and errors as `ic_model_load`.
+
+ # Safety
+ As `ic_model_load`.
+ */
+enum IcStatus ic_model_load_with_provider(const char *path,
+                                          const char *precision,
+                                          uint32_t threads,
+                                          const char *provider,
+                                          bool allow_fallback,
+                                          struct IcModel **out);
 
 /*
  Releases a model. NULL is ignored.
@@ -197,6 +215,19 @@ enum IcStatus ic_annotate_store(const struct IcModel *model,
                                 const char *species,
                                 const char *tissue,
                                 struct IcPredictions **out);
+
+/*
+ Predicts the response of every cell of the store at `store_path` to `drug`, with the labels
+ "Sensitive" / "Resistant". Other arguments and errors as `ic_annotate_store`.
+
+ # Safety
+ As `ic_annotate_store`; `drug` is a NUL-terminated string.
+ */
+enum IcStatus ic_predict_drug_response_store(const struct IcModel *model,
+                                             const char *store_path,
+                                             const char *drug,
+                                             enum IcAnswerMode mode,
+                                             struct IcPredictions **out);
 
 /*
  Number of predictions (0 for NULL).

@@ -82,6 +82,21 @@ int main(int argc, char **argv) {
     expect(ic_model_load("/nonexistent/package", "fp32", 1, &broken) == IC_PACKAGE, "missing package");
     expect(ic_model_load(argv[1], "fp64", 1, &broken) == IC_INVALID_ARGUMENT, "bad precision");
 
+    IcPredictions *drug = NULL;
+    st = ic_predict_drug_response_store(model, argv[2], "cisplatin", IC_SCORED, &drug);
+    expect(st == IC_OK, "drug response");
+    for (size_t i = 0; i < ic_predictions_len(drug); i++) {
+        const char *l = ic_predictions_label(drug, i);
+        expect(l && (!strcmp(l, "Sensitive") || !strcmp(l, "Resistant")), "drug labels");
+    }
+    printf("drug response (synthetic labels) for %zu cells\n", ic_predictions_len(drug));
+    ic_predictions_free(drug);
+    expect(ic_model_load_with_provider(argv[1], NULL, 1, "quantum", false, &broken) ==
+               IC_INVALID_ARGUMENT, "unknown provider");
+    st = ic_model_load_with_provider(argv[1], NULL, 1, "cuda", false, &broken);
+    expect(st == IC_RUNTIME || st == IC_OK, "CUDA is an error unless present");
+    if (st == IC_OK) ic_model_free(broken);
+
     IcCells *cells = NULL;
     st = ic_generate_cells(model, "CD14+ Monocyte", "human", "peripheral blood", 2, 7, &cells);
     expect(st == IC_OK, "generate cells");

@@ -8,6 +8,7 @@ use crate::io::{AnnDataStore, ReadOptions};
 use crate::matrix::{CsrRows, RowSource};
 use crate::model::{CellOptions, Model, ModelOptions};
 use crate::prompt::Metadata;
+use crate::runtime::{ExecutionProvider, SessionOptions};
 use crate::tasks::{
     self, AnswerMode, CellRequest, Control, GenerateOptions, LabelPrediction, TaskOptions,
 };
@@ -56,7 +57,7 @@ pub extern "C" fn ic_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// Loads the model package in directory `path`.
+/// Loads the model package in directory `path` on the CPU.
 ///
 /// `precision`: "fp32", "int8" or "fp16", or NULL for fp32. `threads`: 0 for all available
 /// CPUs. On success `*out` receives a handle to release with `ic_model_free`.
@@ -72,16 +73,53 @@ pub unsafe extern "C" fn ic_model_load(
     threads: u32,
     out: *mut *mut IcModel,
 ) -> IcStatus {
+    // SAFETY: forwarded contract.
+    unsafe { ic_model_load_with_provider(path, precision, threads, std::ptr::null(), false, out) }
+}
+
+/// Loads the model package in directory `path` with an execution provider: `provider` is
+/// "cpu" (or NULL), "cuda" or "tensorrt" (GPU 0; needs a library built with the matching
+/// feature and a GPU build of ONNX Runtime). If the provider cannot start, the call fails with
+/// IC_RUNTIME unless `allow_fallback` is true, in which case the model runs on the CPU and a
+/// warning is printed to stderr. Other arguments and errors as `ic_model_load`.
+///
+/// # Safety
+/// As `ic_model_load`.
+#[no_mangle]
+pub unsafe extern "C" fn ic_model_load_with_provider(
+    path: *const c_char,
+    precision: *const c_char,
+    threads: u32,
+    provider: *const c_char,
+    allow_fallback: bool,
+    out: *mut *mut IcModel,
+) -> IcStatus {
     guard(|| {
         let path = unsafe { str_arg(path, "path")? };
         let precision = match unsafe { opt_str_arg(precision, "precision")? } {
             Some(p) => p.parse().map_err(fail)?,
             None => Default::default(),
         };
-        let mut opts = ModelOptions::default().with_precision(precision);
+        let providers = match unsafe { opt_str_arg(provider, "provider")? } {
+            None | Some("cpu") => vec![ExecutionProvider::Cpu],
+            Some("cuda") => vec![ExecutionProvider::cuda(), ExecutionProvider::Cpu],
+            Some("tensorrt") => vec![ExecutionProvider::tensorrt(), ExecutionProvider::Cpu],
+            Some(other) => {
+                return Err((
+                    IcStatus::IcInvalidArgument,
+                    format!("unknown provider {other:?} (expected cpu, cuda or tensorrt)"),
+                ))
+            }
+        };
+        let mut session = SessionOptions::default()
+            .with_providers(providers)
+            .with_allow_fallback(allow_fallback);
         if threads > 0 {
-            opts = opts.with_threads(threads as usize);
+            session = session.with_threads(threads as usize);
         }
+        let opts = ModelOptions::default()
+            .with_precision(precision)
+            .with_session(session);
         if out.is_null() {
             return Err((IcStatus::IcNullArgument, "out is NULL".into()));
         }
@@ -250,6 +288,39 @@ pub unsafe extern "C" fn ic_annotate_store(
             &mut Control::new(),
         )
         .map_err(fail)?;
+        unsafe { put(out, Box::into_raw(predictions(preds)), "out") }
+    })
+}
+
+/// Predicts the response of every cell of the store at `store_path` to `drug`, with the labels
+/// "Sensitive" / "Resistant". Other arguments and errors as `ic_annotate_store`.
+///
+/// # Safety
+/// As `ic_annotate_store`; `drug` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ic_predict_drug_response_store(
+    model: *const IcModel,
+    store_path: *const c_char,
+    drug: *const c_char,
+    mode: IcAnswerMode,
+    out: *mut *mut IcPredictions,
+) -> IcStatus {
+    guard(|| {
+        let m = unsafe { model_ref(model)? };
+        let path = unsafe { str_arg(store_path, "store_path")? };
+        let drug = unsafe { str_arg(drug, "drug")? };
+        if out.is_null() {
+            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
+        }
+        let store = AnnDataStore::open(path).map_err(fail)?;
+        let reader = store.matrix(&ReadOptions::default()).map_err(fail)?;
+        let alignment =
+            GeneAlignment::new(reader.gene_names(), m.genes(), &AlignOptions::default())
+                .map_err(fail)?;
+        let opts = TaskOptions::default().with_mode(mode.into());
+        let preds =
+            tasks::predict_drug_response(m, reader, &alignment, drug, &opts, &mut Control::new())
+                .map_err(fail)?;
         unsafe { put(out, Box::into_raw(predictions(preds)), "out") }
     })
 }
