@@ -129,10 +129,16 @@ mod tests {
         assert_eq!(ok, vec![5, 9]);
         let mut s = vec![0f32; 12];
         trie.filter(0, &[5], &mut s);
-        assert_eq!((0..12).filter(|&i| s[i].is_finite()).collect::<Vec<_>>(), vec![6, 7]);
+        assert_eq!(
+            (0..12).filter(|&i| s[i].is_finite()).collect::<Vec<_>>(),
+            vec![6, 7]
+        );
         let mut s = vec![0f32; 12];
         trie.filter(0, &[5, 6], &mut s);
-        assert_eq!((0..12).filter(|&i| s[i].is_finite()).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            (0..12).filter(|&i| s[i].is_finite()).collect::<Vec<_>>(),
+            vec![1]
+        );
         assert_eq!(trie.resolve(&[5, 6, EOS]), Some(0));
         assert_eq!(trie.resolve(&[5, 7, 8, EOS]), Some(1));
         assert_eq!(trie.resolve(&[5]), None);
@@ -145,7 +151,10 @@ mod tests {
         let trie = LabelTrie::new(&labels, EOS, true).unwrap();
         let mut s = vec![0f32; 10];
         trie.filter(0, &[5], &mut s);
-        assert_eq!((0..10).filter(|&i| s[i].is_finite()).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            (0..10).filter(|&i| s[i].is_finite()).collect::<Vec<_>>(),
+            vec![1]
+        );
         assert_eq!(trie.resolve(&[5, EOS]), Some(0));
         assert_eq!(trie.resolve(&[8, EOS]), Some(1));
     }

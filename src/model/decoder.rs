@@ -207,7 +207,10 @@ pub(crate) fn teacher_forced(
 ) -> Result<()> {
     let n = seqs.len();
     if n != cross.rows {
-        return Err(Error::Shape(format!("{n} sequences for {} rows", cross.rows)));
+        return Err(Error::Shape(format!(
+            "{n} sequences for {} rows",
+            cross.rows
+        )));
     }
     let t = seqs.iter().map(Vec::len).max().unwrap_or(0);
     if t == 0 || seqs.iter().any(Vec::is_empty) {

@@ -376,7 +376,9 @@ impl Model {
     pub fn label_tokens(&self, label: &str) -> Result<Vec<u32>> {
         let ids = self.tokenizer.encode_plain(label)?;
         if ids.is_empty() {
-            return Err(Error::InvalidArgument(format!("label {label:?} has no tokens")));
+            return Err(Error::InvalidArgument(format!(
+                "label {label:?} has no tokens"
+            )));
         }
         Ok(ids)
     }
@@ -415,7 +417,9 @@ impl Model {
         let mut out = Vec::with_capacity(prompts.len());
         for start in (0..prompts.len()).step_by(per_run) {
             let end = (start + per_run).min(prompts.len());
-            let rows: Vec<usize> = (start..end).flat_map(|i| std::iter::repeat_n(i, k)).collect();
+            let rows: Vec<usize> = (start..end)
+                .flat_map(|i| std::iter::repeat_n(i, k))
+                .collect();
             let sub = cross.select(&self.decoder, &rows)?;
             let all: Vec<Vec<u32>> = (start..end).flat_map(|_| seqs.iter().cloned()).collect();
             let lp = sequence_logprobs(&self.decoder, &sub, &all, st.pad, self.dims().vocab_size)?;

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where the trained checkpoint is saved (save_pretrained layout)")
     p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads (results were produced with 1)")
     p.add_argument("--skip-train", action="store_true", help="export and evaluate an existing --checkpoint")
     return p
 
@@ -74,12 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {}
     if not args.skip_train:
         report["training"] = _train(args, log)
+    card = args.out / "README.md"
+    card_text = card.read_text(encoding="utf-8") if card.is_file() else None
     t = time.time()
     rc = cli_main(["export", "--checkpoint", str(args.checkpoint), "--out", str(args.out), "--precision",
                    "fp32,int8", "--variant", "instruct", "--overwrite", "--threads", str(args.threads)])
     if rc != 0:
         return rc
     report["export_seconds"] = round(time.time() - t, 1)
+    if card_text is not None:  # the model card is hand-written; export replaces the directory
+        card.write_text(card_text, encoding="utf-8")
     pbmc = D.load()
     drug_labels, _ = D.synthetic_drug_labels(pbmc)
     t = time.time()

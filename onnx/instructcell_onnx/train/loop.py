@@ -22,7 +22,7 @@ from .zinb import generator_loss
 class TrainSettings:
     """Optimisation settings (the defaults produced the committed model)."""
 
-    epochs: int = 40
+    epochs: int = 30
     batch_size: int = 48
     lr: float = 1e-3
     weight_decay: float = 0.01
