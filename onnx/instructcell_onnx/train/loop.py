@@ -28,9 +28,10 @@ class TrainSettings:
     weight_decay: float = 0.01
     warmup_steps: int = 100
     generator_weight: float = 1.0
+    kl_weight: float = 10.0
     chat_fraction: float = 0.3
     choices_fraction: float = 0.5
-    annotation_copies: int = 2
+    annotation_copies: int = 3
     seed: int = 0
 
 
@@ -79,7 +80,7 @@ def train(model: InstructCellModel, tok: Tokenizer, data: PbmcData, drug_labels:
             loss = lm
             if len(batch.gen_rows):
                 hidden = out.decoder_hidden_states[-1][batch.gen_rows, batch.gen_positions]
-                gl = generator_loss(model, hidden, batch.gen_counts)
+                gl = generator_loss(model, hidden, batch.gen_counts, s.kl_weight)
                 loss = loss + s.generator_weight * gl
                 run_gen = 0.95 * run_gen + 0.05 * float(gl.detach())
             opt.zero_grad()

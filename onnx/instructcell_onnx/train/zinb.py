@@ -22,8 +22,12 @@ def zinb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor, 
     return torch.where(x < EPS, case_zero, case_nonzero)
 
 
-def generator_loss(model: InstructCellModel, condition: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Negative ELBO per gene, averaged over cells: encode ``z`` from counts and condition, decode, score.
+def generator_loss(model: InstructCellModel, condition: torch.Tensor, counts: torch.Tensor, kl_weight: float = 1.0
+                   ) -> torch.Tensor:
+    """Negative ELBO per gene (KL term times ``kl_weight``), averaged over cells.
+
+    ``z`` is encoded from the counts and the condition, decoded with the condition, scored. A
+    ``kl_weight`` above 1 keeps ``z`` from carrying the cell type, so the condition has to.
 
     The log library fed to the generator is the observed ``log(total counts)``; at inference it
     is drawn from the prior stored in ``library_log_means``/``library_log_vars``.
@@ -39,7 +43,7 @@ def generator_loss(model: InstructCellModel, condition: torch.Tensor, counts: to
     mu, theta, zi = gen(condition, z, log_library)
     nll = -zinb_log_likelihood(counts, mu, theta, zi).sum(dim=-1)
     kl = 0.5 * (var + mean ** 2 - 1.0 - torch.log(var)).sum(dim=-1)
-    return ((nll + kl) / counts.shape[-1]).mean()
+    return ((nll + kl_weight * kl) / counts.shape[-1]).mean()
 
 
 def sample_zinb(mu: torch.Tensor, theta: torch.Tensor, zi_logits: torch.Tensor, gen: torch.Generator

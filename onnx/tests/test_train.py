@@ -1,0 +1,129 @@
+"""The pbmc-small training pipeline: data extract, templates, tokenizer, one training step, and the committed package."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from instructcell_onnx import tokenizer as tokenization
+from instructcell_onnx.train import data as D
+from instructcell_onnx.train import examples as E
+from instructcell_onnx.train import templates as T
+from instructcell_onnx.train import setup as S
+from instructcell_onnx.train import vocab as V
+from instructcell_onnx.train.batching import make_batch
+from instructcell_onnx.train.loop import TrainSettings, epoch_examples
+from instructcell_onnx.train.zinb import generator_loss
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "data"
+PACKAGE = ROOT / "onnx" / "models" / "pbmc-small"
+
+
+@pytest.fixture(scope="module")
+def pbmc():
+    return D.load()
+
+
+@pytest.fixture(scope="module")
+def tok(pbmc):
+    return V.train_tokenizer(E.tokenizer_corpus(pbmc.label_set, np.random.default_rng(0), n=600), 1000)
+
+
+def test_extract_matches_the_project_split_and_gene_order(pbmc):
+    genes = (EXAMPLES / "pbmc68k_genes.txt").read_text().split("\n")[:-1]
+    assert pbmc.genes == genes and len(genes) == 765
+    rows = [line.split("\t") for line in (EXAMPLES / "pbmc68k_split.tsv").read_text().splitlines()[1:]]
+    assert [r[0] for r in rows] == pbmc.cells.tolist()
+    assert [r[1] for r in rows] == pbmc.labels.tolist()
+    assert [r[2] for r in rows] == pbmc.split.tolist()
+    assert len(pbmc.part("test")) == 178
+    assert np.all(pbmc.counts == np.round(pbmc.counts)) and pbmc.counts.sum(1).min() > 0
+
+
+def test_synthetic_drug_threshold_uses_training_cells_only(pbmc):
+    labels, threshold = D.synthetic_drug_labels(pbmc)
+    score = D.program_score(pbmc, pbmc.counts)
+    assert threshold == pytest.approx(np.median(score[pbmc.part("train")]))
+    assert set(labels) == {"sensitive", "resistant"}
+
+
+@pytest.mark.parametrize("pool,minimum", [(T.ANNOTATE, 20), (T.ANNOTATE_CHOICES, 20), (T.GENERATE, 20), (T.DRUG, 15)])
+def test_template_pools_are_large_and_well_formed(pool, minimum):
+    assert len(pool) >= minimum and len(set(pool)) == len(pool)
+    fields = {f for t in pool for _, f, _, _ in string.Formatter().parse(t) if f}
+    assert fields <= {"input", "choices", "species", "tissue", "method", "celltype", "drug"}
+    if pool is not T.GENERATE:
+        assert all("{input}" in t for t in pool)
+    else:
+        assert all("{celltype}" in t and "{input}" not in t for t in pool)
+
+
+def test_examples_follow_the_prompt_contract(pbmc):
+    rng = np.random.default_rng(0)
+    ex = E.annotation(0, "CD19+ B", pbmc.label_set, rng, with_choices=True, chat=False)
+    assert ex.prompt.startswith("User:\n") and ex.prompt.endswith("\n\nAssistant:\n")
+    assert ex.prompt.count(E.CELL_TEXT) == 1 and ex.answer == "CD19+ B"
+    assert re.search(r"\((?:[^()]+, )*[^()]+\)", ex.prompt)
+    gen = E.generation(3, "Dendritic", rng, chat=True)
+    assert gen.answer.endswith("<CELL1>") and gen.cell is None and gen.target_cell == 3
+
+
+def test_tokenizer_ids_and_round_trip(pbmc, tok):
+    raw = S.raw_config(tok.get_vocab_size(with_added_tokens=True), 765)
+    cfg = S.build_model(raw, 0)[0]
+    tokenization.add_cell_tokens(tok, cfg)
+    assert [tok.token_to_id(t) for t in ("<pad>", "</s>", "<unk>")] == [0, 1, 2]
+    assert tok.token_to_id("<CELL0>") == cfg.special.placeholder
+    enc = tok.encode(E.wrap("Which of (CD14+ Monocyte, Dendritic) is {0}?".format(E.CELL_TEXT)))
+    assert enc.ids.count(cfg.special.placeholder) == 1 and enc.ids[-1] == 1 and 2 not in enc.ids
+    for label in pbmc.label_set:
+        assert tok.decode(tok.encode(label).ids, skip_special_tokens=True) == label
+
+
+def test_one_training_step_reduces_the_loss(pbmc, tok):
+    torch.manual_seed(0)
+    raw = S.raw_config(tok.get_vocab_size(with_added_tokens=True) - 4, 765)
+    cfg, model = S.build_model(raw, 0)
+    drug_labels, _ = D.synthetic_drug_labels(pbmc)
+    exs = epoch_examples(pbmc, drug_labels, TrainSettings(), np.random.default_rng(0))[:16]
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(3):
+        torch.manual_seed(1)
+        b = make_batch(model, tok, exs, pbmc.counts, None)
+        out = model.t5(inputs_embeds=b.inputs_embeds, attention_mask=b.attention_mask,
+                       decoder_input_ids=b.decoder_input_ids, output_hidden_states=True, return_dict=True)
+        loss = torch.nn.functional.cross_entropy(out.logits.flatten(0, 1), b.labels.flatten(), ignore_index=-100)
+        if len(b.gen_rows):
+            assert torch.all(b.decoder_input_ids[b.gen_rows, b.gen_positions] == cfg.special.first_signal)
+            loss = loss + generator_loss(model, out.decoder_hidden_states[-1][b.gen_rows, b.gen_positions],
+                                         b.gen_counts)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.skipif(not (PACKAGE / "manifest.json").is_file(), reason="pbmc-small package not exported")
+def test_committed_package_annotates_heldout_cells(pbmc):
+    from instructcell_onnx.ort_pipeline import PackageRunner
+    from instructcell_onnx.train.evaluate import generate_text
+
+    manifest = json.loads((PACKAGE / "manifest.json").read_text())
+    assert (PACKAGE / "genes.txt").read_text() == (EXAMPLES / "pbmc68k_genes.txt").read_text()
+    assert manifest["variant"] == "instruct" and manifest["model"]["num_genes"] == 765
+    runner = PackageRunner(PACKAGE, "int8", threads=2)
+    idx = pbmc.part("test")[::6]
+    prompts = [E.wrap(T.ANNOTATE[0].format(input=E.CELL_TEXT))] * len(idx)
+    answers = generate_text(runner, prompts, D.lognorm(pbmc.counts[idx]), 16)
+    accuracy = np.mean(np.array(answers) == pbmc.labels[idx])
+    assert accuracy >= 0.7, (accuracy, answers)
