@@ -1,6 +1,6 @@
 //! The main job on the bundled model and data: read real held-out PBMCs from an AnnData store,
 //! align their genes to the model, preprocess them with the sparse core, and ask the model to
-//! annotate them (constrained and scored), predict a drug response, generate cells, and follow
+//! annotate them (free, constrained and scored), predict a drug response, generate cells, and follow
 //! a free instruction.
 //!
 //! Run: `cargo run --release --example demo [-- PACKAGE_DIR [STORE]]`
@@ -76,8 +76,12 @@ fn main() -> instructcell::Result<()> {
         .with_metadata("tissue", "peripheral blood")
         .with_metadata("sequencing_method", "10x Genomics");
 
-    // 1. Cell type annotation, two ways.
-    for mode in [AnswerMode::Constrained, AnswerMode::Scored] {
+    // 1. Cell type annotation, three ways.
+    for mode in [
+        AnswerMode::Free,
+        AnswerMode::Constrained,
+        AnswerMode::Scored,
+    ] {
         let t = Instant::now();
         let reader = store.matrix(&ReadOptions::default())?;
         let preds = annotate(

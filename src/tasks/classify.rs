@@ -19,7 +19,8 @@ pub struct LabelPrediction {
     /// The label, from the set. Always present in constrained and scored modes; in free mode,
     /// `None` when the answer names no label of the set (or no set was given).
     pub label: Option<String>,
-    /// Constrained: probability of the generated label tokens; scored: the label's probability
+    /// Constrained: probability of the label tokens generated until the label was determined;
+    /// scored: the label's probability
     /// among the set; free: probability of the whole generated answer.
     pub confidence: f32,
     /// Scored mode: the probability of every label, in the order of the set (empty otherwise).
@@ -143,10 +144,19 @@ pub(crate) fn classify<S: RowSource>(
                         (AnswerMode::Constrained, Some(t)) => t.resolve(&a.tokens),
                         _ => match_label(&a.text, labels),
                     };
+                    // An early stop forces the end token once the label is determined; its
+                    // probability says nothing about the label, so it is left out.
+                    let early = matches!((mode, label), (AnswerMode::Constrained, Some(l))
+                        if a.tokens.len() < label_tokens[l].len() + 1);
+                    let counted = if early {
+                        &a.logprobs[..a.logprobs.len().saturating_sub(1)]
+                    } else {
+                        &a.logprobs[..]
+                    };
                     out.push(LabelPrediction {
                         row: p.id as usize,
                         label: label.map(|i| labels[i].clone()),
-                        confidence: a.logprobs.iter().sum::<f32>().exp(),
+                        confidence: counted.iter().sum::<f32>().exp(),
                         probabilities: Vec::new(),
                         text: a.text,
                     });
