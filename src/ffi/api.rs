@@ -4,7 +4,7 @@ use super::args::{opt_str_arg, put, slice_arg, str_arg, strings_arg};
 use super::error::{fail, guard, IcStatus};
 use super::rows::RowsSource;
 use crate::genes::{AlignOptions, GeneAlignment};
-use crate::io::{AnnDataStore, ReadOptions};
+use crate::io::{AnnDataStore, MatrixReader, ReadOptions};
 use crate::matrix::{CsrRows, RowSource};
 use crate::model::{CellOptions, Model, ModelOptions};
 use crate::prompt::Metadata;
@@ -250,6 +250,15 @@ pub unsafe extern "C" fn ic_annotate_csr(
     })
 }
 
+/// The store's `X` reader and its genes aligned to the model by exact symbol.
+fn open_store(m: &Model, path: &str) -> Result<(MatrixReader, GeneAlignment), (IcStatus, String)> {
+    let store = AnnDataStore::open(path).map_err(fail)?;
+    let reader = store.matrix(&ReadOptions::default()).map_err(fail)?;
+    let alignment = GeneAlignment::new(reader.gene_names(), m.genes(), &AlignOptions::default())
+        .map_err(fail)?;
+    Ok((reader, alignment))
+}
+
 /// Annotates every cell of an AnnData store (`.zarr` v2/v3, or `.h5ad` when built with it) at
 /// `store_path`, reading `X`. Other arguments and errors as `ic_annotate_csr`, plus IC_STORE.
 ///
@@ -275,11 +284,7 @@ pub unsafe extern "C" fn ic_annotate_store(
         if out.is_null() {
             return Err((IcStatus::IcNullArgument, "out is NULL".into()));
         }
-        let store = AnnDataStore::open(path).map_err(fail)?;
-        let reader = store.matrix(&ReadOptions::default()).map_err(fail)?;
-        let alignment =
-            GeneAlignment::new(reader.gene_names(), m.genes(), &AlignOptions::default())
-                .map_err(fail)?;
+        let (reader, alignment) = open_store(m, path)?;
         let preds = tasks::annotate(
             m,
             reader,
@@ -312,11 +317,7 @@ pub unsafe extern "C" fn ic_predict_drug_response_store(
         if out.is_null() {
             return Err((IcStatus::IcNullArgument, "out is NULL".into()));
         }
-        let store = AnnDataStore::open(path).map_err(fail)?;
-        let reader = store.matrix(&ReadOptions::default()).map_err(fail)?;
-        let alignment =
-            GeneAlignment::new(reader.gene_names(), m.genes(), &AlignOptions::default())
-                .map_err(fail)?;
+        let (reader, alignment) = open_store(m, path)?;
         let opts = TaskOptions::default().with_mode(mode.into());
         let preds =
             tasks::predict_drug_response(m, reader, &alignment, drug, &opts, &mut Control::new())
