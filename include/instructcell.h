@@ -1,4 +1,10 @@
-/* instructcell C API. Generated from src/ffi by cbindgen (include/cbindgen.toml); do not edit. */
+/* instructcell C API. Generated from src/ffi by cbindgen (include/cbindgen.toml); do not edit.
+ *
+ * Every call returns an IcStatus; on failure ic_last_error() (per thread) says why.
+ * Ownership: each handle or string a call returns is released with its *_free function;
+ * pointers read from a result stay valid until that result is freed.
+ * Threads: an IcModel may be used from several threads at once; a result must not be freed
+ * while another thread reads it. Panics never cross this boundary (IC_PANIC). */
 
 #ifndef INSTRUCTCELL_H
 #define INSTRUCTCELL_H
@@ -228,6 +234,25 @@ enum IcStatus ic_predict_drug_response_store(const struct IcModel *model,
                                              const char *drug,
                                              enum IcAnswerMode mode,
                                              struct IcPredictions **out);
+
+/*
+ Predicts the response to `drug` of cells given as a CSR matrix of raw counts (arrays and
+ gene names as in `ic_annotate_csr`), with the labels "Sensitive" / "Resistant". Errors as
+ `ic_annotate_csr`.
+
+ # Safety
+ As `ic_annotate_csr`; `drug` is a NUL-terminated string.
+ */
+enum IcStatus ic_predict_drug_response_csr(const struct IcModel *model,
+                                           size_t n_cells,
+                                           size_t n_genes,
+                                           const uint64_t *indptr,
+                                           const uint32_t *indices,
+                                           const float *data,
+                                           const char *const *gene_names,
+                                           const char *drug,
+                                           enum IcAnswerMode mode,
+                                           struct IcPredictions **out);
 
 /*
  Number of predictions (0 for NULL).

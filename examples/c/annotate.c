@@ -78,6 +78,9 @@ int main(int argc, char **argv) {
     st = ic_annotate_csr(model, 2, 2, indptr_ok, indices, data, genes, labels, n_labels,
                          IC_CONSTRAINED, NULL, NULL, &none);
     expect(st == IC_GENES, "no genes in common");
+    st = ic_predict_drug_response_csr(model, 2, 2, indptr_ok, indices, data, genes, "cisplatin",
+                                      IC_SCORED, &none);
+    expect(st == IC_GENES, "drug response over CSR with no genes in common");
     IcModel *broken = NULL;
     expect(ic_model_load("/nonexistent/package", "fp32", 1, &broken) == IC_PACKAGE, "missing package");
     expect(ic_model_load(argv[1], "fp64", 1, &broken) == IC_INVALID_ARGUMENT, "bad precision");

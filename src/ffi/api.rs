@@ -187,6 +187,38 @@ fn predictions(preds: Vec<LabelPrediction>) -> Box<IcPredictions> {
     Box::new(IcPredictions { preds, labels })
 }
 
+/// Copies CSR arrays into a row source and aligns its genes to the model by exact symbol.
+///
+/// # Safety
+/// As `ic_annotate_csr`.
+unsafe fn csr_source(
+    m: &Model,
+    n_cells: usize,
+    n_genes: usize,
+    indptr: *const u64,
+    indices: *const u32,
+    data: *const f32,
+    gene_names: *const *const c_char,
+) -> Result<(RowsSource, GeneAlignment), (IcStatus, String)> {
+    let n_ptr = n_cells.checked_add(1).ok_or((
+        IcStatus::IcInvalidArgument,
+        "n_cells is too large".to_string(),
+    ))?;
+    let indptr = unsafe { slice_arg(indptr, n_ptr, "indptr")? };
+    let nnz = *indptr.last().unwrap_or(&0) as usize;
+    let rows = CsrRows {
+        indptr: indptr.to_vec(),
+        indices: unsafe { slice_arg(indices, nnz, "indices")? }.to_vec(),
+        data: unsafe { slice_arg(data, nnz, "data")? }.to_vec(),
+        n_cols: n_genes,
+    };
+    rows.validate().map_err(fail)?;
+    let genes = unsafe { strings_arg(gene_names, n_genes, "gene_names")? };
+    let alignment =
+        GeneAlignment::new(&genes, m.genes(), &AlignOptions::default()).map_err(fail)?;
+    Ok((RowsSource::new(rows, genes), alignment))
+}
+
 /// Annotates cells given as a CSR matrix of raw counts (`n_cells` rows; `indptr` has
 /// `n_cells + 1` entries; `indices`/`data` have `indptr[n_cells]` entries; column `j` is gene
 /// `gene_names[j]`, `n_genes` names). Genes are aligned to the model by exact symbol.
@@ -219,25 +251,14 @@ pub unsafe extern "C" fn ic_annotate_csr(
 ) -> IcStatus {
     guard(|| {
         let m = unsafe { model_ref(model)? };
-        let indptr = unsafe { slice_arg(indptr, n_cells + 1, "indptr")? };
-        let nnz = *indptr.last().unwrap_or(&0) as usize;
-        let rows = CsrRows {
-            indptr: indptr.to_vec(),
-            indices: unsafe { slice_arg(indices, nnz, "indices")? }.to_vec(),
-            data: unsafe { slice_arg(data, nnz, "data")? }.to_vec(),
-            n_cols: n_genes,
-        };
-        rows.validate().map_err(fail)?;
-        let genes = unsafe { strings_arg(gene_names, n_genes, "gene_names")? };
+        let (source, alignment) =
+            unsafe { csr_source(m, n_cells, n_genes, indptr, indices, data, gene_names)? };
         let labels = unsafe { strings_arg(labels, n_labels, "labels")? };
         let species = unsafe { opt_str_arg(species, "species")? };
         let tissue = unsafe { opt_str_arg(tissue, "tissue")? };
         if out.is_null() {
             return Err((IcStatus::IcNullArgument, "out is NULL".into()));
         }
-        let alignment =
-            GeneAlignment::new(&genes, m.genes(), &AlignOptions::default()).map_err(fail)?;
-        let source = RowsSource::new(rows, genes);
         let preds = tasks::annotate(
             m,
             source,
@@ -321,6 +342,42 @@ pub unsafe extern "C" fn ic_predict_drug_response_store(
         let opts = TaskOptions::default().with_mode(mode.into());
         let preds =
             tasks::predict_drug_response(m, reader, &alignment, drug, &opts, &mut Control::new())
+                .map_err(fail)?;
+        unsafe { put(out, Box::into_raw(predictions(preds)), "out") }
+    })
+}
+
+/// Predicts the response to `drug` of cells given as a CSR matrix of raw counts (arrays and
+/// gene names as in `ic_annotate_csr`), with the labels "Sensitive" / "Resistant". Errors as
+/// `ic_annotate_csr`.
+///
+/// # Safety
+/// As `ic_annotate_csr`; `drug` is a NUL-terminated string.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ic_predict_drug_response_csr(
+    model: *const IcModel,
+    n_cells: usize,
+    n_genes: usize,
+    indptr: *const u64,
+    indices: *const u32,
+    data: *const f32,
+    gene_names: *const *const c_char,
+    drug: *const c_char,
+    mode: IcAnswerMode,
+    out: *mut *mut IcPredictions,
+) -> IcStatus {
+    guard(|| {
+        let m = unsafe { model_ref(model)? };
+        let (source, alignment) =
+            unsafe { csr_source(m, n_cells, n_genes, indptr, indices, data, gene_names)? };
+        let drug = unsafe { str_arg(drug, "drug")? };
+        if out.is_null() {
+            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
+        }
+        let opts = TaskOptions::default().with_mode(mode.into());
+        let preds =
+            tasks::predict_drug_response(m, source, &alignment, drug, &opts, &mut Control::new())
                 .map_err(fail)?;
         unsafe { put(out, Box::into_raw(predictions(preds)), "out") }
     })
