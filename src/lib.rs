@@ -3,13 +3,19 @@
 //! Run InstructCell-architecture models (a T5 encoder-decoder whose encoder input is spliced with
 //! learned cell embeddings, plus a conditional cell generator) over single-cell count matrices.
 //!
-//! This release contains the data side of the crate:
-//!
+//! * [`tasks`] — what most callers want: [`tasks::annotate`], [`tasks::predict_drug_response`],
+//!   [`tasks::generate_cells`] and [`tasks::instruct`] over whole datasets, with write-back;
+//! * [`model`] — a loaded model package ([`model::Model`]): cell encoder, text encoder, KV-cached
+//!   decoder and generator run through ONNX Runtime, token-identical to the reference;
+//! * [`generation`] — the decoding loop (greedy, seeded sampling, beam search, label tries);
+//! * [`prompt`], [`package`], [`runtime`], [`cellgen`] — templates and splicing, package
+//!   validation, finding and configuring ONNX Runtime, seeded count sampling;
 //! * [`io`] — AnnData stores read straight from the on-disk specification (zarr v2/v3, sharded v3,
 //!   and `.h5ad` behind the `h5ad` feature), and atomic write-back of results;
 //! * [`genes`] — alignment of a dataset's genes to a model's gene vocabulary, computed once;
 //! * [`preprocess`] — the sparse core: CSR row blocks to aligned, `normalize_total` + `log1p`
-//!   dense batches in a reused buffer, with bounded memory.
+//!   dense batches in a reused buffer, with bounded memory;
+//! * `ffi` (feature `capi`) — the C API behind `include/instructcell.h`.
 //!
 //! Every fallible call returns [`Result`], whose error type [`Error`] names what went wrong and
 //! where (the store path, the cell, the gene).
