@@ -6,7 +6,7 @@ use instructcell::generation::GenerationOptions;
 use instructcell::genes::{AlignOptions, GeneAlignment};
 use instructcell::io::{AnnDataStore, ReadOptions};
 use instructcell::model::{CellOptions, Model, ModelOptions};
-use instructcell::preprocess::{Batcher, PreprocessOptions};
+use instructcell::preprocess::Batcher;
 use instructcell::prompt::Metadata;
 use instructcell::tasks::instruct;
 use std::path::PathBuf;
@@ -32,11 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let store = AnnDataStore::open(&store_path)?;
         let alignment =
             GeneAlignment::new(&store.var_names()?, model.genes(), &AlignOptions::default())?;
-        let p = &model.package().manifest().preprocess;
-        let popts = PreprocessOptions::default()
-            .with_target_sum(p.target_sum)
-            .with_log1p(p.log1p)
-            .with_batch_size(1);
+        let popts = model.preprocess_options(1);
         let mut batcher = Batcher::new(store.matrix(&ReadOptions::default())?, alignment, popts)?
             .with_rows(0..1)?;
         batcher.for_each_batch(|b| {

@@ -1,6 +1,6 @@
 //! The C functions: models, annotation, generation, instructions, and their results.
 
-use super::args::{opt_str_arg, put, slice_arg, str_arg, strings_arg};
+use super::args::{check_out, free_box, opt_str_arg, put, slice_arg, str_arg, strings_arg};
 use super::error::{fail, guard, IcStatus};
 use super::rows::RowsSource;
 use crate::genes::{AlignOptions, GeneAlignment};
@@ -120,9 +120,7 @@ pub unsafe extern "C" fn ic_model_load_with_provider(
         let opts = ModelOptions::default()
             .with_precision(precision)
             .with_session(session);
-        if out.is_null() {
-            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
-        }
+        check_out(out, "out")?;
         let model = Model::load(path, &opts).map_err(fail)?;
         unsafe { put(out, Box::into_raw(Box::new(IcModel(model))), "out") }
     })
@@ -134,10 +132,8 @@ pub unsafe extern "C" fn ic_model_load_with_provider(
 /// `model` is NULL or a handle from `ic_model_load` not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn ic_model_free(model: *mut IcModel) {
-    if !model.is_null() {
-        // SAFETY: created by Box::into_raw in ic_model_load, freed once per the contract.
-        drop(unsafe { Box::from_raw(model) });
-    }
+    // SAFETY: forwarded contract.
+    unsafe { free_box(model) }
 }
 
 /// Number of genes the model reads (0 for NULL).
@@ -256,9 +252,7 @@ pub unsafe extern "C" fn ic_annotate_csr(
         let labels = unsafe { strings_arg(labels, n_labels, "labels")? };
         let species = unsafe { opt_str_arg(species, "species")? };
         let tissue = unsafe { opt_str_arg(tissue, "tissue")? };
-        if out.is_null() {
-            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
-        }
+        check_out(out, "out")?;
         let preds = tasks::annotate(
             m,
             source,
@@ -302,9 +296,7 @@ pub unsafe extern "C" fn ic_annotate_store(
         let labels = unsafe { strings_arg(labels, n_labels, "labels")? };
         let species = unsafe { opt_str_arg(species, "species")? };
         let tissue = unsafe { opt_str_arg(tissue, "tissue")? };
-        if out.is_null() {
-            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
-        }
+        check_out(out, "out")?;
         let (reader, alignment) = open_store(m, path)?;
         let preds = tasks::annotate(
             m,
@@ -335,9 +327,7 @@ pub unsafe extern "C" fn ic_predict_drug_response_store(
         let m = unsafe { model_ref(model)? };
         let path = unsafe { str_arg(store_path, "store_path")? };
         let drug = unsafe { str_arg(drug, "drug")? };
-        if out.is_null() {
-            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
-        }
+        check_out(out, "out")?;
         let (reader, alignment) = open_store(m, path)?;
         let opts = TaskOptions::default().with_mode(mode.into());
         let preds =
@@ -372,9 +362,7 @@ pub unsafe extern "C" fn ic_predict_drug_response_csr(
         let (source, alignment) =
             unsafe { csr_source(m, n_cells, n_genes, indptr, indices, data, gene_names)? };
         let drug = unsafe { str_arg(drug, "drug")? };
-        if out.is_null() {
-            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
-        }
+        check_out(out, "out")?;
         let opts = TaskOptions::default().with_mode(mode.into());
         let preds =
             tasks::predict_drug_response(m, source, &alignment, drug, &opts, &mut Control::new())
@@ -432,10 +420,8 @@ pub unsafe extern "C" fn ic_predictions_row(p: *const IcPredictions, i: usize) -
 /// `p` is NULL or a live result not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn ic_predictions_free(p: *mut IcPredictions) {
-    if !p.is_null() {
-        // SAFETY: created by Box::into_raw, freed once per the contract.
-        drop(unsafe { Box::from_raw(p) });
-    }
+    // SAFETY: forwarded contract.
+    unsafe { free_box(p) }
 }
 
 /// Generates `n_cells` cells of `cell_type` (optional `species`, `tissue`) with `seed`. Attempts
@@ -465,9 +451,7 @@ pub unsafe extern "C" fn ic_generate_cells(
         if let Some(t) = unsafe { opt_str_arg(tissue, "tissue")? } {
             metadata.insert("tissue", t);
         }
-        if out.is_null() {
-            return Err((IcStatus::IcNullArgument, "out is NULL".into()));
-        }
+        check_out(out, "out")?;
         let req = [CellRequest {
             cell_type: cell_type.to_string(),
             metadata,
@@ -544,10 +528,8 @@ pub unsafe extern "C" fn ic_cells_cell_type(cells: *const IcCells, i: usize) -> 
 /// `cells` is NULL or live and not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn ic_cells_free(cells: *mut IcCells) {
-    if !cells.is_null() {
-        // SAFETY: created by Box::into_raw, freed once per the contract.
-        drop(unsafe { Box::from_raw(cells) });
-    }
+    // SAFETY: forwarded contract.
+    unsafe { free_box(cells) }
 }
 
 /// Runs a free instruction without cells (`prompt`, wrapped by the package's conventions; it
@@ -567,9 +549,7 @@ pub unsafe extern "C" fn ic_instruct(
     guard(|| {
         let m = unsafe { model_ref(model)? };
         let prompt = unsafe { str_arg(prompt, "prompt")? };
-        if out_text.is_null() {
-            return Err((IcStatus::IcNullArgument, "out_text is NULL".into()));
-        }
+        check_out(out_text, "out_text")?;
         let gen = crate::generation::GenerationOptions::default()
             .with_max_new_tokens(max_new_tokens.max(1) as usize);
         let escaped = prompt.replace('{', "{{").replace('}', "}}");

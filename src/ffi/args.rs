@@ -91,3 +91,22 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T, name: &str) -> ArgResult<()> 
     unsafe { out.write(value) };
     Ok(())
 }
+
+/// Fails early (before any work) when a required out-pointer is NULL.
+pub(crate) fn check_out<T>(out: *mut T, name: &str) -> ArgResult<()> {
+    if out.is_null() {
+        return Err((IcStatus::IcNullArgument, format!("{name} is NULL")));
+    }
+    Ok(())
+}
+
+/// Releases a handle created with `Box::into_raw`; NULL is ignored.
+///
+/// # Safety
+/// `p` is NULL or came from `Box::into_raw` and was not freed yet.
+pub(crate) unsafe fn free_box<T>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: per the contract, created by Box::into_raw and freed once.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::generation::{generate, GenerationOptions, StopReason, TokenFilter};
 use crate::matrix::CsrRows;
 use crate::package::{manifest::ModelDims, ModelPackage, Precision};
+use crate::preprocess::PreprocessOptions;
 use crate::prompt::{splice_batch, PromptFormatter, SpliceRow, TextTokenizer};
 use crate::rng::Rng;
 use crate::runtime::{runtime, runtime_from, Graph, ProviderReport, Runtime};
@@ -146,6 +147,17 @@ impl Model {
     /// The tokenizer.
     pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
+    }
+
+    /// Preprocessing options with this package's constants (normalisation target, `log1p`), the
+    /// way the model was trained to read cells.
+    pub fn preprocess_options(&self, batch_size: usize) -> PreprocessOptions {
+        let p = &self.package.manifest().preprocess;
+        PreprocessOptions::default()
+            .with_normalize_total(p.normalize_total)
+            .with_target_sum(p.target_sum)
+            .with_log1p(p.log1p)
+            .with_batch_size(batch_size)
     }
 
     /// Prompt formatting with the package's conventions.
@@ -543,13 +555,7 @@ impl Model {
                 ids.len()
             )));
         }
-        if let Some(c) = conditions.iter().find(|c| c.len() != d.d_model) {
-            return Err(Error::Shape(format!(
-                "condition of {} values, the model width is {}",
-                c.len(),
-                d.d_model
-            )));
-        }
+        // Condition widths are checked by `generator_params`, before any counts are drawn.
         let b = cell_opts.prior_batch;
         let prior = match (gen.library_log_means.get(b), gen.library_log_vars.get(b)) {
             (Some(&log_mean), Some(&log_var)) => LibraryPrior { log_mean, log_var },

@@ -8,7 +8,7 @@ use crate::generation::LabelTrie;
 use crate::genes::GeneAlignment;
 use crate::matrix::RowSource;
 use crate::model::{CellOptions, Model, Prompt};
-use crate::preprocess::{Batcher, PreprocessOptions};
+use crate::preprocess::Batcher;
 use crate::prompt::Template;
 
 /// The model's answer for one cell.
@@ -27,16 +27,6 @@ pub struct LabelPrediction {
     pub probabilities: Vec<f32>,
     /// The answer text (scored mode: the chosen label).
     pub text: String,
-}
-
-/// Preprocessing exactly as the model's package says.
-pub(crate) fn preprocess_options(model: &Model, batch_size: usize) -> PreprocessOptions {
-    let p = &model.package().manifest().preprocess;
-    PreprocessOptions::default()
-        .with_normalize_total(p.normalize_total)
-        .with_target_sum(p.target_sum)
-        .with_log1p(p.log1p)
-        .with_batch_size(batch_size)
 }
 
 /// The label a free answer names: the whole answer (ignoring case and surrounding punctuation),
@@ -101,7 +91,7 @@ pub(crate) fn classify<S: RowSource>(
     let mut batcher = Batcher::new(
         source,
         alignment.clone(),
-        preprocess_options(model, opts.batch_size),
+        model.preprocess_options(opts.batch_size),
     )?;
     let mut out = Vec::with_capacity(total);
     let mut done = 0;
