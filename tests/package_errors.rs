@@ -208,3 +208,26 @@ fn inconsistent_contents_are_refused() {
     );
     assert!(msg.contains(".npy"), "{msg}");
 }
+
+#[test]
+fn graphs_without_the_per_layer_cache_interface_are_refused() {
+    // The manifest claims one more decoder layer than the graphs have: the per-layer cache
+    // names no longer match, which must be refused at load time, not at the first step.
+    let dir = copy();
+    edit_manifest(dir.path(), |v| {
+        let layers = v["model"]["num_decoder_layers"].as_u64().unwrap();
+        v["model"]["num_decoder_layers"] = (layers + 1).into();
+    });
+    match Model::load(dir.path(), &ModelOptions::default()) {
+        Err(Error::OnnxRuntimeNotFound { .. })
+            if std::env::var_os("INSTRUCTCELL_REQUIRE_ORT").is_none() =>
+        {
+            eprintln!("skipping: ONNX Runtime not installed");
+        }
+        Err(err) => {
+            let msg = package_problem(err);
+            assert!(msg.contains("per-layer cache"), "{msg}");
+        }
+        Ok(_) => panic!("a package with mismatched cache tensors loaded"),
+    }
+}

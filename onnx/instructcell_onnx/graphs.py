@@ -83,11 +83,19 @@ class CellEncoderGraph(nn.Module):
         return self.encoder(expression)
 
 
+def cache_names(prefix: str, layers: int) -> list[str]:
+    """Per-layer tensor names: ``prefix_0`` … ``prefix_{L-1}``."""
+    return [f"{prefix}_{i}" for i in range(layers)]
+
+
 class TextEncoderGraph(nn.Module):
     """``inputs_embeds [B, S, D]``, ``attention_mask [B, S]`` → hidden states and per-layer cross K/V.
 
-    Outputs ``encoder_hidden_states [B, S, D]``, ``cross_key`` and ``cross_value``
-    ``[L, B, H, S, K]``: the decoder's cross-attention keys/values, computed once per sequence.
+    Outputs ``encoder_hidden_states [B, S, D]``, then ``cross_key_0`` … ``cross_key_{L-1}`` and
+    ``cross_value_0`` … ``cross_value_{L-1}``, each ``[B, H, S, K]``: the decoder's
+    cross-attention keys/values, computed once per sequence. One tensor per layer, so that the
+    decoder reads each layer's cache where it lies instead of slicing a stacked tensor (ONNX
+    Runtime would copy every slice on every step).
     """
 
     def __init__(self, model: InstructCellModel):
@@ -116,17 +124,18 @@ class TextEncoderGraph(nn.Module):
         x = self.encoder.final_layer_norm(x)
         keys = [_heads(b.layer[1].EncDecAttention.k(x), h, dk) for b in self.decoder_blocks]
         values = [_heads(b.layer[1].EncDecAttention.v(x), h, dk) for b in self.decoder_blocks]
-        return x, torch.stack(keys), torch.stack(values)
+        return (x, *keys, *values)
 
 
 class DecoderGraph(nn.Module):
     """One decoding step (or a block of ``T`` tokens) with a self-attention KV cache.
 
-    Inputs: ``input_ids [B, T]``, ``encoder_attention_mask [B, S]``, ``past_key``/``past_value``
-    ``[L, B, H, P, K]`` (``P`` may be 0), ``cross_key``/``cross_value`` ``[L, B, H, S, K]``.
-    Outputs: ``logits [B, T, V]``, ``hidden [B, T, D]`` (the last decoder layer after its final
-    norm: the generator's condition at the signal token), ``present_key``/``present_value``
-    ``[L, B, H, P+T, K]``.
+    Inputs: ``input_ids [B, T]``, ``encoder_attention_mask [B, S]``, then per layer ``i``:
+    ``past_key_i``, ``past_value_i`` ``[B, H, P, K]`` (``P`` may be 0), ``cross_key_i``,
+    ``cross_value_i`` ``[B, H, S, K]`` (all past keys first, then past values, cross keys, cross
+    values). Outputs: ``logits [B, T, V]``, ``hidden [B, T, D]`` (the last decoder layer after
+    its final norm: the generator's condition at the signal token), ``present_key_i`` then
+    ``present_value_i`` ``[B, H, P+T, K]``.
     """
 
     def __init__(self, model: InstructCellModel):
@@ -137,10 +146,14 @@ class DecoderGraph(nn.Module):
         self.lm_head = t5.lm_head
         self.cfg = t5.config
 
-    def forward(self, input_ids, encoder_attention_mask, past_key, past_value, cross_key, cross_value):
+    def forward(self, input_ids, encoder_attention_mask, *caches):
         cfg = self.cfg
         h, dk = cfg.num_heads, cfg.d_kv
-        past = past_key.shape[3]
+        n = len(self.decoder.block)
+        if len(caches) != 4 * n:
+            raise ValueError(f"expected {4 * n} cache tensors, got {len(caches)}")
+        past_key, past_value, cross_key, cross_value = (caches[i * n:(i + 1) * n] for i in range(4))
+        past = past_key[0].shape[2]
         new = input_ids.shape[1]
         query_pos = torch.arange(new, device=input_ids.device) + past
         key_pos = torch.arange(new + past, device=input_ids.device)
@@ -168,7 +181,7 @@ class DecoderGraph(nn.Module):
         hidden = self.decoder.final_layer_norm(x)
         scaled = hidden * (cfg.d_model ** -0.5) if cfg.scale_decoder_outputs else hidden
         logits = self.lm_head(scaled)
-        return logits, hidden, torch.stack(keys), torch.stack(values)
+        return (logits, hidden, *keys, *values)
 
 
 class GeneratorGraph(nn.Module):
@@ -188,7 +201,10 @@ def graph_specs(model: InstructCellModel) -> dict[str, GraphSpec]:
     t5 = cfg.t5
     d, layers, heads, dk = t5.d_model, t5.num_decoder_layers, t5.num_heads, t5.d_kv
     genes, q, latent = cfg.cell_encoder.count_dim, cfg.cell_encoder.num_query_tokens, cfg.generator.n_latent
-    kv_enc = [layers, "batch", heads, "encoder_length", dk]
+    kv_enc = ["batch", heads, "encoder_length", dk]
+    kv_past = ["batch", heads, "past_length", dk]
+    kv_total = ["batch", heads, "total_length", dk]
+    per_layer = lambda prefix, shape: [(n, "float32", shape) for n in cache_names(prefix, layers)]  # noqa: E731
     return {
         "cell_encoder": GraphSpec(
             "cell_encoder",
@@ -200,19 +216,17 @@ def graph_specs(model: InstructCellModel) -> dict[str, GraphSpec]:
             [("inputs_embeds", "float32", ["batch", "encoder_length", d]),
              ("attention_mask", "int64", ["batch", "encoder_length"])],
             [("encoder_hidden_states", "float32", ["batch", "encoder_length", d]),
-             ("cross_key", "float32", kv_enc), ("cross_value", "float32", kv_enc)],
+             *per_layer("cross_key", kv_enc), *per_layer("cross_value", kv_enc)],
         ),
         "decoder": GraphSpec(
             "decoder",
             [("input_ids", "int64", ["batch", "new_tokens"]),
              ("encoder_attention_mask", "int64", ["batch", "encoder_length"]),
-             ("past_key", "float32", [layers, "batch", heads, "past_length", dk]),
-             ("past_value", "float32", [layers, "batch", heads, "past_length", dk]),
-             ("cross_key", "float32", kv_enc), ("cross_value", "float32", kv_enc)],
+             *per_layer("past_key", kv_past), *per_layer("past_value", kv_past),
+             *per_layer("cross_key", kv_enc), *per_layer("cross_value", kv_enc)],
             [("logits", "float32", ["batch", "new_tokens", t5.vocab_size]),
              ("hidden", "float32", ["batch", "new_tokens", d]),
-             ("present_key", "float32", [layers, "batch", heads, "total_length", dk]),
-             ("present_value", "float32", [layers, "batch", heads, "total_length", dk])],
+             *per_layer("present_key", kv_total), *per_layer("present_value", kv_total)],
         ),
         "generator": GraphSpec(
             "generator",
@@ -251,12 +265,12 @@ def example_inputs(model: InstructCellModel, batch: int = 2, enc_len: int = 7, p
         mask[-1, enc_len - 2:] = 0
     expression = torch.log1p(torch.rand(batch, cfg.cell_encoder.count_dim, generator=gen) * 20)
     embeds = torch.randn(batch, enc_len, d, generator=gen) * t5_embed_scale(model)
-    kv = lambda n: torch.randn(layers, batch, heads, n, dk, generator=gen)  # noqa: E731
+    kv = lambda n: tuple(torch.randn(batch, heads, n, dk, generator=gen) for _ in range(layers))  # noqa: E731
     return {
         "cell_encoder": (expression,),
         "text_encoder": (embeds, mask),
-        "decoder": (torch.randint(0, t5.vocab_size, (batch, new), generator=gen), mask, kv(past), kv(past),
-                    kv(enc_len), kv(enc_len)),
+        "decoder": (torch.randint(0, t5.vocab_size, (batch, new), generator=gen), mask, *kv(past), *kv(past),
+                    *kv(enc_len), *kv(enc_len)),
         "generator": (torch.randn(batch, d, generator=gen), torch.randn(batch, cfg.generator.n_latent, generator=gen),
                       torch.randn(batch, 1, generator=gen) * 0.5 + 7.0),
     }

@@ -13,6 +13,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from .errors import ExportError
+from .graphs import cache_names
 from .manifest import read_manifest
 
 
@@ -66,14 +67,23 @@ class PackageRunner:
             mask[b, : len(r)] = 1
         return embeds, mask
 
-    def encode_text(self, embeds: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Text encoder → the decoder's cross-attention keys and values."""
-        _, keys, values = self.run("text_encoder", inputs_embeds=embeds, attention_mask=mask)
-        return keys, values
+    def encode_text(self, embeds: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """Text encoder → the decoder's per-layer cross-attention keys and values, by input name."""
+        _, *cross = self.run("text_encoder", inputs_embeds=embeds, attention_mask=mask)
+        names = cache_names("cross_key", self.layers) + cache_names("cross_value", self.layers)
+        return dict(zip(names, cross))
 
-    def empty_cache(self, batch: int) -> np.ndarray:
-        """A zero-length self-attention cache ``[L, B, H, 0, K]``."""
-        return np.zeros((self.layers, batch, self.heads, 0, self.d_kv), np.float32)
+    def empty_cache(self, batch: int) -> dict[str, np.ndarray]:
+        """Zero-length self-attention caches ``[B, H, 0, K]`` for every layer, by input name."""
+        empty = np.zeros((batch, self.heads, 0, self.d_kv), np.float32)
+        return {n: empty for n in cache_names("past_key", self.layers) + cache_names("past_value", self.layers)}
+
+    def step(self, ids: np.ndarray, mask: np.ndarray, past: dict[str, np.ndarray], cross: dict[str, np.ndarray]
+             ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """One decoder call: logits, hidden and the grown caches (named as the next call's inputs)."""
+        logits, hidden, *present = self.run("decoder", input_ids=ids, encoder_attention_mask=mask, **past, **cross)
+        names = cache_names("past_key", self.layers) + cache_names("past_value", self.layers)
+        return logits, hidden, dict(zip(names, present))
 
     def greedy(self, embeds: np.ndarray, mask: np.ndarray, max_new_tokens: int) -> np.ndarray:
         """Greedy decoding until every row emitted a stop token; finished rows continue with pad.
@@ -81,15 +91,13 @@ class PackageRunner:
         Returns ``[B, 1 + n]`` ids starting with the decoder start token, like ``generate``.
         """
         batch = embeds.shape[0]
-        cross_k, cross_v = self.encode_text(embeds, mask)
-        past_k = past_v = self.empty_cache(batch)
+        cross = self.encode_text(embeds, mask)
+        past = self.empty_cache(batch)
         ids = np.full((batch, 1), self.special["decoder_start"], np.int64)
         done = np.zeros(batch, bool)
         stop = np.array(self.special["stop"])
         for _ in range(max_new_tokens):
-            logits, _, past_k, past_v = self.run(
-                "decoder", input_ids=ids[:, -1:], encoder_attention_mask=mask, past_key=past_k, past_value=past_v,
-                cross_key=cross_k, cross_value=cross_v)
+            logits, _, past = self.step(ids[:, -1:], mask, past, cross)
             nxt = np.where(done, self.special["pad"], logits[:, -1].argmax(-1))
             ids = np.concatenate([ids, nxt[:, None]], axis=1)
             done |= np.isin(nxt, stop)
@@ -100,13 +108,11 @@ class PackageRunner:
     def teacher_forced(self, embeds: np.ndarray, mask: np.ndarray, ids: np.ndarray, block: int = 1
                        ) -> tuple[np.ndarray, np.ndarray]:
         """Logits ``[B, T, V]`` and hidden ``[B, T, D]`` along ``ids``, fed ``block`` tokens per step."""
-        cross_k, cross_v = self.encode_text(embeds, mask)
-        past_k = past_v = self.empty_cache(ids.shape[0])
+        cross = self.encode_text(embeds, mask)
+        past = self.empty_cache(ids.shape[0])
         logits, hidden = [], []
         for start in range(0, ids.shape[1], block):
-            lo, hi, past_k, past_v = self.run(
-                "decoder", input_ids=ids[:, start:start + block], encoder_attention_mask=mask, past_key=past_k,
-                past_value=past_v, cross_key=cross_k, cross_value=cross_v)
+            lo, hi, past = self.step(ids[:, start:start + block], mask, past, cross)
             logits.append(lo)
             hidden.append(hi)
         return np.concatenate(logits, axis=1), np.concatenate(hidden, axis=1)

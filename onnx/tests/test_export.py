@@ -20,7 +20,7 @@ def _siblings(out: Path) -> list[str]:
 
 def test_manifest_describes_every_file(tiny_package):
     m = json.loads((tiny_package / "manifest.json").read_text())
-    assert m["format_version"] == 1 and m["variant"] == "instruct"
+    assert m["format_version"] == 2 and m["variant"] == "instruct"
     assert m["source"] == {"kind": "random-init", "preset": "tiny", "seed": 0}
     graphs = {(g["name"], g["precision"]) for g in m["graphs"]}
     assert graphs == {(n, p) for n in ("cell_encoder", "text_encoder", "decoder", "generator")
@@ -35,9 +35,14 @@ def test_manifest_describes_every_file(tiny_package):
     genes = (tiny_package / m["files"]["genes"]["file"]).read_text().splitlines()
     assert len(genes) == m["model"]["num_genes"] == m["files"]["genes"]["count"]
     dec = next(g for g in m["graphs"] if g["name"] == "decoder" and g["precision"] == "fp32")
-    assert [i["name"] for i in dec["inputs"]] == ["input_ids", "encoder_attention_mask", "past_key", "past_value",
-                                                 "cross_key", "cross_value"]
-    assert [o["name"] for o in dec["outputs"]] == ["logits", "hidden", "present_key", "present_value"]
+    layers = m["model"]["num_decoder_layers"]
+    per_layer = lambda *prefixes: [f"{p}_{i}" for p in prefixes for i in range(layers)]  # noqa: E731
+    assert [i["name"] for i in dec["inputs"]] == ["input_ids", "encoder_attention_mask",
+                                                 *per_layer("past_key", "past_value", "cross_key", "cross_value")]
+    assert [o["name"] for o in dec["outputs"]] == ["logits", "hidden", *per_layer("present_key", "present_value")]
+    enc = next(g for g in m["graphs"] if g["name"] == "text_encoder" and g["precision"] == "fp32")
+    assert [o["name"] for o in enc["outputs"]] == ["encoder_hidden_states", *per_layer("cross_key", "cross_value")]
+    assert all(len(i["shape"]) == 4 for i in dec["inputs"][2:])
 
 
 def test_export_verification_report(tiny_package):

@@ -24,20 +24,21 @@ def test_encoder_and_cached_decoder_match_transformers():
     ids = torch.randint(3, 1000, (2, 30))
     ids[:, 0] = 0
     with torch.no_grad():
-        hidden, cross_k, cross_v = graphs["text_encoder"](embeds, mask)
+        hidden, *cross = graphs["text_encoder"](embeds, mask)
+        layers = len(cross) // 2
         ref_hidden = model.t5.encoder(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
         ref_logits, ref_dec = model.teacher_forced(embeds, mask, ids)
-        layers, batch, heads, _, d_kv = cross_k.shape
-        past_k = past_v = torch.zeros(layers, batch, heads, 0, d_kv)
+        batch, heads, _, d_kv = cross[0].shape
+        past = [torch.zeros(batch, heads, 0, d_kv)] * (2 * layers)
         logits, states = [], []
         for start in range(0, 30, 7):  # uneven blocks exercise past lengths 0, 7, 14, ...
-            lo, hi, past_k, past_v = graphs["decoder"](ids[:, start:start + 7], mask, past_k, past_v, cross_k, cross_v)
+            lo, hi, *past = graphs["decoder"](ids[:, start:start + 7], mask, *past, *cross)
             logits.append(lo)
             states.append(hi)
     assert torch.allclose(hidden, ref_hidden, atol=1e-5)
     assert torch.allclose(torch.cat(logits, 1), ref_logits, atol=1e-5)
     assert torch.allclose(torch.cat(states, 1), ref_dec, atol=1e-5)
-    assert past_k.shape[3] == 30
+    assert len(past) == 2 * layers and all(p.shape[2] == 30 for p in past)
 
 
 def test_random_init_is_deterministic_and_outputs_vary():

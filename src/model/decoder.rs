@@ -1,57 +1,169 @@
 //! The ONNX decoder as a [`StepDecoder`]: self-attention caches stay in ONNX Runtime values
 //! from step to step (each step feeds one new token per row), and the cross-attention
-//! keys/values computed once by the text encoder are reused.
+//! keys/values computed once by the text encoder are reused. Every cache is one tensor per
+//! layer, so a step hands ONNX Runtime the tensors where they lie (no slicing, no copies).
 
 use super::tensors::{f32_tensor, gather_axis1, i64_tensor, take, view_f32};
 use crate::error::{Error, Result};
 use crate::generation::StepDecoder;
 use crate::runtime::Graph;
+use std::sync::Arc;
+
+/// The per-layer cache tensor names of the text encoder and decoder graphs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CacheNames {
+    pub past_key: Vec<String>,
+    pub past_value: Vec<String>,
+    pub cross_key: Vec<String>,
+    pub cross_value: Vec<String>,
+    pub present_key: Vec<String>,
+    pub present_value: Vec<String>,
+}
+
+impl CacheNames {
+    /// `prefix_0` … `prefix_{layers-1}` for every cache kind.
+    pub fn new(layers: usize) -> CacheNames {
+        let names = |prefix: &str| (0..layers).map(|i| format!("{prefix}_{i}")).collect();
+        CacheNames {
+            past_key: names("past_key"),
+            past_value: names("past_value"),
+            cross_key: names("cross_key"),
+            cross_value: names("cross_value"),
+            present_key: names("present_key"),
+            present_value: names("present_value"),
+        }
+    }
+
+    /// The decoder inputs, in the graph's order.
+    pub fn decoder_inputs(&self) -> Vec<String> {
+        let mut v = vec![
+            "input_ids".to_string(),
+            "encoder_attention_mask".to_string(),
+        ];
+        for names in [
+            &self.past_key,
+            &self.past_value,
+            &self.cross_key,
+            &self.cross_value,
+        ] {
+            v.extend(names.iter().cloned());
+        }
+        v
+    }
+
+    /// The decoder outputs, in the graph's order.
+    pub fn decoder_outputs(&self) -> Vec<String> {
+        let mut v = vec!["logits".to_string(), "hidden".to_string()];
+        v.extend(self.present_key.iter().cloned());
+        v.extend(self.present_value.iter().cloned());
+        v
+    }
+
+    /// The text encoder outputs, in the graph's order.
+    pub fn text_encoder_outputs(&self) -> Vec<String> {
+        let mut v = vec!["encoder_hidden_states".to_string()];
+        v.extend(self.cross_key.iter().cloned());
+        v.extend(self.cross_value.iter().cloned());
+        v
+    }
+}
+
+type Inputs<'v> = Vec<(String, ort::session::SessionInputValue<'v>)>;
 
 /// The text encoder's per-sequence outputs that the decoder needs, kept as ONNX Runtime values
 /// (no host copy unless rows are selected).
 pub(crate) struct CrossState {
-    pub layers: usize,
+    pub names: Arc<CacheNames>,
     pub heads: usize,
     pub d_kv: usize,
     pub rows: usize,
     pub enc_len: usize,
-    /// `[layers, rows, heads, enc_len, d_kv]`
-    pub key: ort::value::DynValue,
-    /// `[layers, rows, heads, enc_len, d_kv]`
-    pub value: ort::value::DynValue,
+    /// Per layer, `[rows, heads, enc_len, d_kv]`.
+    pub key: Vec<ort::value::DynValue>,
+    /// Per layer, `[rows, heads, enc_len, d_kv]`.
+    pub value: Vec<ort::value::DynValue>,
     /// `[rows, enc_len]` on the host and as a value.
     pub mask_host: Vec<i64>,
     pub mask: ort::value::DynValue,
 }
 
+/// New per-layer tensors holding rows `keep` (repeats allowed) of `layers`.
+fn select_layers(
+    graph: &Graph,
+    names: &[String],
+    layers: &[ort::value::DynValue],
+    rows: usize,
+    keep: &[usize],
+) -> Result<Vec<ort::value::DynValue>> {
+    names
+        .iter()
+        .zip(layers)
+        .map(|(name, v)| {
+            let (shape, data) = view_f32(graph, name, v)?;
+            let picked = gather_axis1(data, 1, rows, keep)?;
+            let mut shape = shape;
+            if let Some(first) = shape.first_mut() {
+                *first = keep.len();
+            }
+            f32_tensor(graph, &shape, picked)
+        })
+        .collect()
+}
+
 impl CrossState {
+    /// Decoder layers.
+    pub fn layers(&self) -> usize {
+        self.key.len()
+    }
+
     /// The state of a subset of rows (repeats allowed), as new values.
     pub fn select(&self, graph: &Graph, keep: &[usize]) -> Result<CrossState> {
         let mut mask = Vec::with_capacity(keep.len() * self.enc_len);
         for &k in keep {
             mask.extend_from_slice(&self.mask_host[k * self.enc_len..(k + 1) * self.enc_len]);
         }
-        let shape = [self.layers, keep.len(), self.heads, self.enc_len, self.d_kv];
-        let key = gather_axis1(
-            view_f32(graph, "cross_key", &self.key)?.1,
-            self.layers,
-            self.rows,
-            keep,
-        )?;
-        let value = gather_axis1(
-            view_f32(graph, "cross_value", &self.value)?.1,
-            self.layers,
-            self.rows,
-            keep,
-        )?;
         Ok(CrossState {
+            names: Arc::clone(&self.names),
             rows: keep.len(),
-            key: f32_tensor(graph, &shape, key)?,
-            value: f32_tensor(graph, &shape, value)?,
+            key: select_layers(graph, &self.names.cross_key, &self.key, self.rows, keep)?,
+            value: select_layers(graph, &self.names.cross_value, &self.value, self.rows, keep)?,
             mask: i64_tensor(graph, &[keep.len(), self.enc_len], mask.clone())?,
             mask_host: mask,
             ..*self
         })
+    }
+
+    /// Empty (length 0) self-attention caches for every layer.
+    fn empty_past(&self, graph: &Graph, rows: usize) -> Result<Vec<ort::value::DynValue>> {
+        let shape = [rows, self.heads, 0, self.d_kv];
+        (0..self.layers())
+            .map(|_| f32_tensor(graph, &shape, Vec::new()))
+            .collect()
+    }
+
+    /// The decoder's inputs after `input_ids`: the mask, then every cache by name.
+    fn decoder_inputs<'v>(
+        &'v self,
+        ids: ort::value::DynValue,
+        past_key: &'v [ort::value::DynValue],
+        past_value: &'v [ort::value::DynValue],
+    ) -> Inputs<'v> {
+        let n = &self.names;
+        let mut v: Inputs<'v> = Vec::with_capacity(2 + 4 * self.layers());
+        v.push(("input_ids".into(), ids.into()));
+        v.push(("encoder_attention_mask".into(), (&self.mask).into()));
+        let groups: [(&[String], &'v [ort::value::DynValue]); 4] = [
+            (&n.past_key, past_key),
+            (&n.past_value, past_value),
+            (&n.cross_key, &self.key),
+            (&n.cross_value, &self.value),
+        ];
+        for (names, values) in groups {
+            for (name, value) in names.iter().zip(values) {
+                v.push((name.clone(), value.into()));
+            }
+        }
+        v
     }
 }
 
@@ -67,22 +179,20 @@ pub(crate) struct OnnxDecoder<'g> {
     /// Logical row → physical row of the ONNX tensors. Rows that finished are dropped from the
     /// map at once but stay in the tensors until compaction pays off.
     map: Vec<usize>,
-    past_key: ort::value::DynValue,
-    past_value: ort::value::DynValue,
-    past_len: usize,
+    /// Per layer, `[physical rows, heads, past_len, d_kv]`.
+    past_key: Vec<ort::value::DynValue>,
+    past_value: Vec<ort::value::DynValue>,
 }
 
 impl<'g> OnnxDecoder<'g> {
     pub fn new(graph: &'g Graph, cross: &'g CrossState, vocab: usize, pad: u32) -> Result<Self> {
-        let empty = [cross.layers, cross.rows, cross.heads, 0, cross.d_kv];
         Ok(OnnxDecoder {
             graph,
             vocab,
             pad,
             map: (0..cross.rows).collect(),
-            past_key: f32_tensor(graph, &empty, Vec::new())?,
-            past_value: f32_tensor(graph, &empty, Vec::new())?,
-            past_len: 0,
+            past_key: cross.empty_past(graph, cross.rows)?,
+            past_value: cross.empty_past(graph, cross.rows)?,
             base: cross,
             own: None,
         })
@@ -96,23 +206,13 @@ impl<'g> OnnxDecoder<'g> {
     fn compact(&mut self, phys: &[usize]) -> Result<()> {
         let g = self.graph;
         let cross = self.cross();
-        let (l, h, k, old_rows) = (cross.layers, cross.heads, cross.d_kv, cross.rows);
-        let pk = gather_axis1(
-            view_f32(g, "past_key", &self.past_key)?.1,
-            l,
-            old_rows,
-            phys,
-        )?;
-        let pv = gather_axis1(
-            view_f32(g, "past_value", &self.past_value)?.1,
-            l,
-            old_rows,
-            phys,
-        )?;
+        let names = &cross.names;
+        let rows = cross.rows;
+        let pk = select_layers(g, &names.past_key, &self.past_key, rows, phys)?;
+        let pv = select_layers(g, &names.past_value, &self.past_value, rows, phys)?;
         let selected = cross.select(g, phys)?;
-        let past_shape = [l, phys.len(), h, self.past_len, k];
-        self.past_key = f32_tensor(g, &past_shape, pk)?;
-        self.past_value = f32_tensor(g, &past_shape, pv)?;
+        self.past_key = pk;
+        self.past_value = pv;
         self.own = Some(selected);
         self.map = (0..phys.len()).collect();
         Ok(())
@@ -144,17 +244,9 @@ impl StepDecoder for OnnxDecoder<'_> {
             ids[p] = t as i64;
         }
         let input_ids = i64_tensor(g, &[phys_rows, 1], ids)?;
+        let inputs = cross.decoder_inputs(input_ids, &self.past_key, &self.past_value);
         let mut session = g.session();
-        let mut out = session
-            .run(ort::inputs![
-                "input_ids" => input_ids,
-                "encoder_attention_mask" => &cross.mask,
-                "past_key" => &self.past_key,
-                "past_value" => &self.past_value,
-                "cross_key" => &cross.key,
-                "cross_value" => &cross.value,
-            ])
-            .map_err(|e| g.run_error(e))?;
+        let mut out = session.run(inputs).map_err(|e| g.run_error(e))?;
         let (shape, values) = view_f32(g, "logits", &out["logits"])?;
         if shape != [phys_rows, 1, self.vocab] {
             return Err(g.run_error(format!(
@@ -166,9 +258,14 @@ impl StepDecoder for OnnxDecoder<'_> {
         for &p in &self.map {
             logits.extend_from_slice(&values[p * self.vocab..(p + 1) * self.vocab]);
         }
-        self.past_key = take(g, &mut out, "present_key")?;
-        self.past_value = take(g, &mut out, "present_value")?;
-        self.past_len += 1;
+        let names = &cross.names;
+        let mut take_all = |names: &[String]| -> Result<Vec<ort::value::DynValue>> {
+            names.iter().map(|n| take(g, &mut out, n)).collect()
+        };
+        let key = take_all(&names.present_key)?;
+        let value = take_all(&names.present_value)?;
+        self.past_key = key;
+        self.past_value = value;
         Ok(())
     }
 
@@ -223,15 +320,9 @@ pub(crate) fn teacher_forced(
             ids[r * t + j] = tok as i64;
         }
     }
-    let empty = [cross.layers, n, cross.heads, 0, cross.d_kv];
-    let inputs = ort::inputs![
-        "input_ids" => i64_tensor(graph, &[n, t], ids)?,
-        "encoder_attention_mask" => &cross.mask,
-        "past_key" => f32_tensor(graph, &empty, Vec::new())?,
-        "past_value" => f32_tensor(graph, &empty, Vec::new())?,
-        "cross_key" => &cross.key,
-        "cross_value" => &cross.value,
-    ];
+    let empty_key = cross.empty_past(graph, n)?;
+    let empty_value = cross.empty_past(graph, n)?;
+    let inputs = cross.decoder_inputs(i64_tensor(graph, &[n, t], ids)?, &empty_key, &empty_value);
     let mut session = graph.session();
     let out = session.run(inputs).map_err(|e| graph.run_error(e))?;
     let (lshape, logits) = view_f32(graph, "logits", &out["logits"])?;

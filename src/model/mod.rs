@@ -22,7 +22,7 @@ use crate::preprocess::PreprocessOptions;
 use crate::prompt::{splice_batch, PromptFormatter, SpliceRow, TextTokenizer};
 use crate::rng::Rng;
 use crate::runtime::{runtime, runtime_from, Graph, ProviderReport, Runtime};
-use decoder::{final_hidden, sequence_logprobs, CrossState, OnnxDecoder};
+use decoder::{final_hidden, sequence_logprobs, CacheNames, CrossState, OnnxDecoder};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -52,6 +52,7 @@ pub struct Model {
     formatter: PromptFormatter,
     embeddings: Vec<f32>,
     genes: Vec<String>,
+    cache_names: Arc<CacheNames>,
 }
 
 impl std::fmt::Debug for Model {
@@ -108,10 +109,37 @@ impl Model {
                 });
             }
         }
+        let cache_names = Arc::new(CacheNames::new(m.model.num_decoder_layers));
+        let text_encoder = open("text_encoder")?;
+        let decoder = open("decoder")?;
+        let interface = [
+            (&text_encoder, None, cache_names.text_encoder_outputs()),
+            (
+                &decoder,
+                Some(cache_names.decoder_inputs()),
+                cache_names.decoder_outputs(),
+            ),
+        ];
+        for (graph, inputs, outputs) in interface {
+            let inputs_ok = inputs.is_none_or(|i| graph.input_names() == i.as_slice());
+            if !inputs_ok || graph.output_names() != outputs.as_slice() {
+                return Err(Error::Package {
+                    path: package.root().to_path_buf(),
+                    problem: format!(
+                        "graph {} has inputs {:?} and outputs {:?}, not the per-layer cache \
+                         interface of format version 2 for {} decoder layers",
+                        graph.name(),
+                        graph.input_names(),
+                        graph.output_names(),
+                        m.model.num_decoder_layers
+                    ),
+                });
+            }
+        }
         let model = Model {
             cell_encoder: open("cell_encoder")?,
-            text_encoder: open("text_encoder")?,
-            decoder: open("decoder")?,
+            text_encoder,
+            decoder,
             generator: open("generator")?,
             embeddings: package.token_embeddings()?,
             genes: package.genes()?,
@@ -120,6 +148,7 @@ impl Model {
             _runtime: rt,
             precision,
             package,
+            cache_names,
         };
         Ok(model)
     }
@@ -282,20 +311,28 @@ impl Model {
         ];
         let mut session = g.session();
         let out = session.run(inputs).map_err(|e| g.run_error(e))?;
-        let layers = d.num_decoder_layers;
-        let expect = [layers, batch.batch, d.num_heads, batch.length, d.d_kv];
+        let expect = [batch.batch, d.num_heads, batch.length, d.d_kv];
         let mut out = out;
-        let key = tensors::take(g, &mut out, "cross_key")?;
-        let value = tensors::take(g, &mut out, "cross_value")?;
-        let ks = tensors::view_f32(g, "cross_key", &key)?.0;
-        let vs = tensors::view_f32(g, "cross_value", &value)?.0;
-        if ks != expect || vs != expect {
-            return Err(g.run_error(format!(
-                "cross key/value shapes {ks:?} / {vs:?}, expected {expect:?}"
-            )));
-        }
+        let names = &self.cache_names;
+        let mut take_all = |names: &[String]| -> Result<Vec<ort::value::DynValue>> {
+            names
+                .iter()
+                .map(|n| {
+                    let v = tensors::take(g, &mut out, n)?;
+                    let shape = tensors::view_f32(g, n, &v)?.0;
+                    if shape != expect {
+                        return Err(
+                            g.run_error(format!("{n} has shape {shape:?}, expected {expect:?}"))
+                        );
+                    }
+                    Ok(v)
+                })
+                .collect()
+        };
+        let key = take_all(&names.cross_key)?;
+        let value = take_all(&names.cross_value)?;
         Ok(CrossState {
-            layers,
+            names: Arc::clone(names),
             heads: d.num_heads,
             d_kv: d.d_kv,
             rows: batch.batch,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 /// The `format` value every package carries.
 pub const FORMAT_NAME: &str = "instructcell-model-package";
 /// The manifest format version this crate reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The whole manifest.
 #[derive(Debug, Clone, Deserialize)]

@@ -94,7 +94,8 @@ impl ModelPackage {
         }
         if manifest.format_version != FORMAT_VERSION {
             return Err(problem(format!(
-                "format version {} is not supported (this crate reads version {FORMAT_VERSION})",
+                "format version {} is not supported (this crate reads version {FORMAT_VERSION}; \
+                 re-export the package with the exporter in onnx/ to upgrade it)",
                 manifest.format_version
             )));
         }
