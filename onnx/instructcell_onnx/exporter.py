@@ -21,6 +21,7 @@ from .genes import check_gene_count, write_gene_list
 from .graphs import example_inputs, graph_modules, graph_specs
 from .manifest import EMBEDDINGS_NAME, GENES_NAME, TOKENIZER_NAME, build_manifest, graph_entry, write_manifest
 from .modeling import InstructCellModel
+from .cell_input import write_cell_input
 from .onnx_export import PRECISIONS, convert_fp16, export_fp32, quantize_int8
 from .verify import verify_package
 
@@ -98,12 +99,13 @@ def export_package(out: Path, model: InstructCellModel, tokenizer: Tokenizer, ge
         write_gene_list(genes, tmp / GENES_NAME)
         np.save(tmp / EMBEDDINGS_NAME, model.t5.shared.weight.detach().numpy().astype(np.float32))
         graphs = _write_graphs(tmp, model, precisions, log)
+        cell_input = [write_cell_input(tmp, model, p) for p in precisions]
         vae = model.assistant.feature_decoder.base_model
         manifest = build_manifest(
             cfg, variant, source, tmp, graphs,
             library_log_means=[float(x) for x in vae.library_log_means.flatten()],
             library_log_vars=[float(x) for x in vae.library_log_vars.flatten()],
-            n_tokenizer=tokenizer.get_vocab_size(with_added_tokens=True), n_genes=len(genes))
+            n_tokenizer=tokenizer.get_vocab_size(with_added_tokens=True), n_genes=len(genes), cell_input=cell_input)
         write_manifest(manifest, tmp)
         if verify:
             log("verifying ...")

@@ -73,14 +73,19 @@ class GraphSpec:
 
 
 class CellEncoderGraph(nn.Module):
-    """``expression [B, G]`` (preprocessed) → ``cell_embeddings [B, Q, D]``."""
+    """``input_projection [B, W]`` → ``cell_embeddings [B, Q, D]``.
+
+    The input is the encoder's first linear layer applied to the preprocessed profile (before
+    its activation); that layer ships as arrays (see ``cell_input``) so runtimes can compute it
+    sparsely.
+    """
 
     def __init__(self, model: InstructCellModel):
         super().__init__()
         self.encoder = model.assistant.feature_encoder
 
-    def forward(self, expression: torch.Tensor) -> torch.Tensor:
-        return self.encoder(expression)
+    def forward(self, input_projection: torch.Tensor) -> torch.Tensor:
+        return self.encoder.from_projection(input_projection)
 
 
 def cache_names(prefix: str, layers: int) -> list[str]:
@@ -201,6 +206,7 @@ def graph_specs(model: InstructCellModel) -> dict[str, GraphSpec]:
     t5 = cfg.t5
     d, layers, heads, dk = t5.d_model, t5.num_decoder_layers, t5.num_heads, t5.d_kv
     genes, q, latent = cfg.cell_encoder.count_dim, cfg.cell_encoder.num_query_tokens, cfg.generator.n_latent
+    width = model.assistant.feature_encoder.cell_encoder[0].linear.out_features
     kv_enc = ["batch", heads, "encoder_length", dk]
     kv_past = ["batch", heads, "past_length", dk]
     kv_total = ["batch", heads, "total_length", dk]
@@ -208,7 +214,7 @@ def graph_specs(model: InstructCellModel) -> dict[str, GraphSpec]:
     return {
         "cell_encoder": GraphSpec(
             "cell_encoder",
-            [("expression", "float32", ["batch", genes])],
+            [("input_projection", "float32", ["batch", width])],
             [("cell_embeddings", "float32", ["batch", q, d])],
         ),
         "text_encoder": GraphSpec(
@@ -267,7 +273,7 @@ def example_inputs(model: InstructCellModel, batch: int = 2, enc_len: int = 7, p
     embeds = torch.randn(batch, enc_len, d, generator=gen) * t5_embed_scale(model)
     kv = lambda n: tuple(torch.randn(batch, heads, n, dk, generator=gen) for _ in range(layers))  # noqa: E731
     return {
-        "cell_encoder": (expression,),
+        "cell_encoder": (model.assistant.feature_encoder.cell_encoder[0].linear(expression).detach(),),
         "text_encoder": (embeds, mask),
         "decoder": (torch.randint(0, t5.vocab_size, (batch, new), generator=gen), mask, *kv(past), *kv(past),
                     *kv(enc_len), *kv(enc_len)),

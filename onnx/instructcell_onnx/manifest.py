@@ -52,7 +52,7 @@ def graph_entry(root: Path, relative: str, spec: GraphSpec, precision: str) -> d
 
 def build_manifest(cfg: ModelConfig, variant: str, source: dict[str, Any], root: Path, graphs: list[dict[str, Any]],
                    library_log_means: list[float], library_log_vars: list[float], n_tokenizer: int,
-                   n_genes: int) -> dict[str, Any]:
+                   n_genes: int, cell_input: list[dict[str, Any]]) -> dict[str, Any]:
     """Assemble the manifest from the config, the written files and the generator's prior."""
     t5 = cfg.t5
     sp = cfg.special
@@ -100,6 +100,7 @@ def build_manifest(cfg: ModelConfig, variant: str, source: dict[str, Any], root:
             "token_embeddings": {**file_entry(root, EMBEDDINGS_NAME), "dtype": "float32",
                                  "shape": [t5.vocab_size, t5.d_model]},
         },
+        "cell_input": cell_input,
         "graphs": graphs,
     }
 
@@ -125,6 +126,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
 def check_files(root: Path, manifest: dict[str, Any]) -> list[str]:
     """Files whose size or SHA-256 differ from the manifest (empty when the package is intact)."""
     entries = list(manifest["files"].values()) + list(manifest["graphs"])
+    for entry in manifest.get("cell_input", []):
+        entries += [entry[k] for k in ("weight", "scale", "bias") if entry.get(k)]
     bad = []
     for entry in entries:
         path = root / entry["file"]

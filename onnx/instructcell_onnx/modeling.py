@@ -60,8 +60,15 @@ class CellEncoder(Blip2QFormerModel):
 
     def forward(self, expression: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Encode preprocessed profiles ``[B, G]`` into cell embeddings ``[B, Q, D]``."""
-        batch = expression.shape[0]
-        kv = self.cell_encoder(expression).reshape(batch, -1, self.config.hidden_size)
+        return self.from_projection(self.cell_encoder[0].linear(expression))
+
+    def from_projection(self, projection: torch.Tensor) -> torch.Tensor:
+        """The encoder after its first linear layer: ``projection [B, W]`` (before the activation)."""
+        batch = projection.shape[0]
+        x = F.gelu(projection)
+        for block in self.cell_encoder[1:]:
+            x = block(x)
+        kv = x.reshape(batch, -1, self.config.hidden_size)
         queries = self.query_tokens.expand(batch, -1, -1)
         return Blip2QFormerModel.forward(self, query_embeds=queries, encoder_hidden_states=kv).last_hidden_state
 

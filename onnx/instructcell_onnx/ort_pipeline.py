@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from .cell_input import load_projection
 from .errors import ExportError
 from .graphs import cache_names
 from .manifest import read_manifest
@@ -39,6 +40,10 @@ class PackageRunner:
         self.embeddings = np.load(root / files["token_embeddings"]["file"], allow_pickle=False)
         self.tokenizer = Tokenizer.from_file(str(root / files["tokenizer"]["file"]))
         self.special = self.manifest["special_tokens"]
+        cell_input = next((e for e in self.manifest.get("cell_input", []) if e["precision"] == precision), None)
+        if cell_input is None:
+            raise ExportError(f"package {root} has no {precision} cell input layer")
+        self.input_weight, self.input_bias = load_projection(root, cell_input)
         model = self.manifest["model"]
         self.layers, self.heads, self.d_kv = model["num_decoder_layers"], model["num_heads"], model["d_kv"]
 
@@ -47,8 +52,13 @@ class PackageRunner:
         return self.sessions[graph].run(None, inputs)
 
     def encode_cells(self, expression: np.ndarray) -> np.ndarray:
-        """Preprocessed profiles ``[B, G]`` → cell embeddings ``[B, Q, D]``."""
-        return self.run("cell_encoder", expression=expression.astype(np.float32))[0]
+        """Preprocessed profiles ``[B, G]`` → cell embeddings ``[B, Q, D]``.
+
+        The input layer is computed here from the package's arrays (as a runtime does, though
+        densely), then the graph runs on its output.
+        """
+        projection = expression.astype(np.float32) @ self.input_weight + self.input_bias
+        return self.run("cell_encoder", input_projection=projection.astype(np.float32))[0]
 
     def splice(self, token_ids: list[list[int]], cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Token rows (one placeholder each) + cells → right-padded ``inputs_embeds`` and mask."""

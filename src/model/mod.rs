@@ -5,6 +5,7 @@
 //! safe; they take turns on a graph (ONNX Runtime already spreads one run over the thread
 //! budget).
 
+mod cell_input;
 mod decoder;
 mod options;
 mod output;
@@ -22,6 +23,7 @@ use crate::preprocess::PreprocessOptions;
 use crate::prompt::{splice_batch, PromptFormatter, SpliceRow, TextTokenizer};
 use crate::rng::Rng;
 use crate::runtime::{runtime, runtime_from, Graph, ProviderReport, Runtime};
+use cell_input::CellInput;
 use decoder::{final_hidden, sequence_logprobs, CacheNames, CrossState, OnnxDecoder};
 use std::path::Path;
 use std::sync::Arc;
@@ -53,6 +55,7 @@ pub struct Model {
     embeddings: Vec<f32>,
     genes: Vec<String>,
     cache_names: Arc<CacheNames>,
+    cell_input: CellInput,
 }
 
 impl std::fmt::Debug for Model {
@@ -147,6 +150,7 @@ impl Model {
             tokenizer,
             _runtime: rt,
             precision,
+            cell_input: CellInput::load(&package, precision)?,
             package,
             cache_names,
         };
@@ -216,9 +220,11 @@ impl Model {
         if n == 0 {
             return Ok(Vec::new());
         }
+        let projection = self.cell_input.project(expression, n)?;
+        let width = self.cell_input.width();
         let out = self
             .cell_encoder
-            .run_f32(&[("expression", &[n, d.num_genes], expression)])?;
+            .run_f32(&[("input_projection", &[n, width], &projection)])?;
         let (shape, values) = out.into_iter().next().ok_or_else(|| {
             self.cell_encoder
                 .run_error("the cell encoder produced no output")

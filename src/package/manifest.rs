@@ -30,8 +30,58 @@ pub struct Manifest {
     pub generator: GeneratorSpec,
     /// Auxiliary files.
     pub files: Files,
+    /// The cell encoder's input layer, per precision (see [`CellInputEntry`]).
+    pub cell_input: Vec<CellInputEntry>,
     /// Every graph file, in every precision.
     pub graphs: Vec<GraphEntry>,
+}
+
+/// The cell encoder's first linear layer of one precision, stored as arrays so that a runtime
+/// computes it over the expressed genes only: `projection = bias + Σ_g x[g] · weight[g, :]`
+/// (times `scale` per column when the weight is int8). The `cell_encoder` graph takes that
+/// projection as its `input_projection`.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct CellInputEntry {
+    /// `fp32`, `int8` or `fp16`.
+    pub precision: String,
+    /// Rows of the weight (the model's genes).
+    pub genes: usize,
+    /// Columns of the weight (the graph's `input_projection` width).
+    pub width: usize,
+    /// `[genes, width]`: float32, int8 or float16.
+    pub weight: ArrayEntry,
+    /// `[1, width]` float32 per-column scale of an int8 weight; absent otherwise.
+    pub scale: Option<ArrayEntry>,
+    /// `[1, width]` float32.
+    pub bias: ArrayEntry,
+}
+
+/// A `.npy` file of the package with its integrity data, element type and shape.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct ArrayEntry {
+    /// Path relative to the package directory.
+    pub file: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// `float32`, `int8` or `float16`.
+    pub dtype: String,
+    /// Dimensions.
+    pub shape: Vec<usize>,
+}
+
+impl ArrayEntry {
+    /// The array's file entry (for integrity checks).
+    pub fn file_entry(&self) -> FileEntry {
+        FileEntry {
+            file: self.file.clone(),
+            bytes: self.bytes,
+            sha256: self.sha256.clone(),
+        }
+    }
 }
 
 /// Architecture sizes.

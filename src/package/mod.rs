@@ -10,8 +10,8 @@ pub mod manifest;
 mod npy;
 
 pub use checksum::{sha256_file, verify_entry};
-pub use manifest::{GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION};
-pub use npy::read_f32_matrix;
+pub use manifest::{ArrayEntry, CellInputEntry, GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION};
+pub use npy::{read_f32_matrix, read_matrix, NpyValues};
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -156,8 +156,22 @@ impl ModelPackage {
                 ));
             }
         }
+        for entry in &m.cell_input {
+            if entry.precision.parse::<Precision>().is_err() {
+                return Err(format!(
+                    "cell input layer has unknown precision {:?}",
+                    entry.precision
+                ));
+            }
+            if entry.genes != d.num_genes {
+                return Err(format!(
+                    "cell input layer ({}) has {} gene rows, the model takes {}",
+                    entry.precision, entry.genes, d.num_genes
+                ));
+            }
+        }
         if self.precisions().is_empty() {
-            return Err("no precision provides all four graphs".into());
+            return Err("no precision provides all four graphs and the cell input layer".into());
         }
         Ok(())
     }
@@ -176,7 +190,10 @@ impl ModelPackage {
     pub fn precisions(&self) -> Vec<Precision> {
         [Precision::Fp32, Precision::Int8, Precision::Fp16]
             .into_iter()
-            .filter(|p| GRAPH_NAMES.iter().all(|n| self.find_graph(n, *p).is_some()))
+            .filter(|p| {
+                GRAPH_NAMES.iter().all(|n| self.find_graph(n, *p).is_some())
+                    && self.find_cell_input(*p).is_some()
+            })
             .collect()
     }
 
@@ -219,7 +236,33 @@ impl ModelPackage {
         for name in GRAPH_NAMES {
             verify_entry(&self.root, &self.graph(name, precision)?.file_entry())?;
         }
+        let input = self.cell_input(precision)?;
+        for array in [Some(&input.weight), input.scale.as_ref(), Some(&input.bias)]
+            .into_iter()
+            .flatten()
+        {
+            verify_entry(&self.root, &array.file_entry())?;
+        }
         Ok(())
+    }
+
+    fn find_cell_input(&self, precision: Precision) -> Option<&CellInputEntry> {
+        self.manifest
+            .cell_input
+            .iter()
+            .find(|e| e.precision.parse::<Precision>().ok() == Some(precision))
+    }
+
+    /// The cell encoder's input layer entry of `precision`.
+    ///
+    /// # Errors
+    /// [`Error::Package`] if the package has none for that precision.
+    pub fn cell_input(&self, precision: Precision) -> Result<&CellInputEntry> {
+        self.find_cell_input(precision)
+            .ok_or_else(|| Error::Package {
+                path: self.root.clone(),
+                problem: format!("no {} cell input layer", precision.as_str()),
+            })
     }
 
     /// Absolute path of a file named in the manifest.
