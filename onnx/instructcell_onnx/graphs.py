@@ -27,9 +27,15 @@ def _heads(x: torch.Tensor, n_heads: int, d_kv: int) -> torch.Tensor:
     return x.reshape(x.shape[0], x.shape[1], n_heads, d_kv).transpose(1, 2)
 
 
-def _merge(x: torch.Tensor) -> torch.Tensor:
-    """``[B, H, N, K]`` → ``[B, N, H*K]``."""
-    return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], x.shape[1] * x.shape[3])
+def _merge(x: torch.Tensor, n_heads: int, d_kv: int) -> torch.Tensor:
+    """``[B, H, N, K]`` → ``[B, N, H*K]``.
+
+    The target shape reads the transposed tensor's own leading dims and a constant width, so
+    ONNX Runtime folds it into a constant ``[0, 0, H*K]``; computed from the input's dims it
+    stays a chain of shape operations executed on every call.
+    """
+    y = x.transpose(1, 2)
+    return y.reshape(y.shape[0], y.shape[1], n_heads * d_kv)
 
 
 def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -124,7 +130,7 @@ class TextEncoderGraph(nn.Module):
             att = sa.SelfAttention
             n = sa.layer_norm(x)
             out = _attend(_heads(att.q(n), h, dk), _heads(att.k(n), h, dk), _heads(att.v(n), h, dk), bias)
-            x = x + att.o(_merge(out))
+            x = x + att.o(_merge(out, h, dk))
             x = block.layer[1](x)
         x = self.encoder.final_layer_norm(x)
         keys = [_heads(b.layer[1].EncDecAttention.k(x), h, dk) for b in self.decoder_blocks]
@@ -177,11 +183,12 @@ class DecoderGraph(nn.Module):
             v = torch.cat([past_value[i], _heads(att.v(n), h, dk)], dim=2)
             keys.append(k)
             values.append(v)
-            x = x + att.o(_merge(_attend(_heads(att.q(n), h, dk), k, v, self_bias)))
+            x = x + att.o(_merge(_attend(_heads(att.q(n), h, dk), k, v, self_bias), h, dk))
             ca = block.layer[1]
             cross = ca.EncDecAttention
             n = ca.layer_norm(x)
-            x = x + cross.o(_merge(_attend(_heads(cross.q(n), h, dk), cross_key[i], cross_value[i], cross_bias)))
+            attended = _attend(_heads(cross.q(n), h, dk), cross_key[i], cross_value[i], cross_bias)
+            x = x + cross.o(_merge(attended, h, dk))
             x = block.layer[2](x)
         hidden = self.decoder.final_layer_norm(x)
         scaled = hidden * (cfg.d_model ** -0.5) if cfg.scale_decoder_outputs else hidden
