@@ -4,6 +4,7 @@
 mod beam;
 mod decoder;
 mod filter;
+mod lse;
 mod options;
 mod output;
 pub mod processors;

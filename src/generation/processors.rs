@@ -6,6 +6,8 @@
 //! are all kept; top-p removes the least likely tokens whose cumulative probability (ascending)
 //! stays within `1 - top_p`, always keeping at least one token.
 
+pub use super::lse::log_sum_exp;
+
 /// Divides every score by `temperature` (> 0).
 pub fn apply_temperature(scores: &mut [f32], temperature: f32) {
     if temperature != 1.0 {
@@ -83,14 +85,12 @@ pub fn restrict_to(scores: &mut [f32], allowed: &[u32]) {
     }
 }
 
-/// In-place log-softmax in f32 with an f64 accumulator; `-inf` entries stay `-inf`.
+/// In-place log-softmax (see [`log_sum_exp`]); `-inf` entries stay `-inf`.
 pub fn log_softmax(scores: &mut [f32]) {
-    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if max == f32::NEG_INFINITY {
+    let lse = log_sum_exp(scores);
+    if lse == f32::NEG_INFINITY {
         return;
     }
-    let sum: f64 = scores.iter().map(|&s| ((s - max) as f64).exp()).sum();
-    let lse = max + (sum.ln() as f32);
     for s in scores.iter_mut() {
         *s -= lse;
     }

@@ -6,7 +6,7 @@ use super::filter::TokenFilter;
 use super::options::{Decoding, GenerationOptions};
 use super::output::{Generated, StopReason};
 use super::processors::{
-    apply_temperature, apply_top_k, apply_top_p, argmax, log_softmax, suppress,
+    apply_temperature, apply_top_k, apply_top_p, argmax, log_sum_exp, suppress,
 };
 use super::sampling::sample_index;
 use crate::error::{Error, Result};
@@ -60,7 +60,6 @@ pub fn generate(
     let mut feed: Vec<u32> = vec![start_token; n];
     let mut logits = Vec::new();
     let mut scores = vec![0f32; vocab];
-    let mut raw = vec![0f32; vocab];
 
     for step in 0..opts.max_new_tokens {
         if active.is_empty() {
@@ -95,10 +94,9 @@ pub fn generate(
                 }
                 _ => argmax(&scores),
             } as u32;
-            raw.copy_from_slice(row);
-            log_softmax(&mut raw);
+            // Only the chosen token's log-probability is kept: no need to normalise the row.
             tokens[req].push(tok);
-            logprobs[req].push(raw[tok as usize]);
+            logprobs[req].push(row[tok as usize] - log_sum_exp(row));
             let stop = if stop_tokens.contains(&tok) {
                 Some(StopReason::Token(tok))
             } else if step + 1 == opts.max_new_tokens {
