@@ -113,6 +113,27 @@ def test_one_training_step_reduces_the_loss(pbmc, tok):
     assert losses[-1] < losses[0]
 
 
+
+def test_generator_phase_trains_only_the_generator(pbmc, tok):
+    from instructcell_onnx.train.generator_phase import condition_bank, train_generator
+
+    plain = tok.get_vocab_size(with_added_tokens=True) - (4 if tok.token_to_id("<CELL1>") is not None else 0)
+    raw = S.raw_config(plain, 765)
+    cfg, model = S.build_model(raw, 0)
+    tokenization.add_cell_tokens(tok, cfg)
+    bank = condition_bank(model, tok, pbmc, 3, 0.5, np.random.default_rng(0))
+    assert bank.shape == (len(pbmc.label_set), 3, cfg.t5.d_model)
+    gen = model.assistant.feature_decoder
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    gen_keys = {"assistant.feature_decoder." + k for k in gen.state_dict()}
+    train_generator(model, bank, pbmc, steps=3, batch_size=8, lr=1e-3, kl_weight=10.0, weight_decay=0.01, seed=0,
+                    log=lambda _: None)
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and changed <= gen_keys
+    assert all(p.requires_grad for p in model.parameters())
+
+
 @pytest.mark.skipif(not (PACKAGE / "manifest.json").is_file(), reason="pbmc-small package not exported")
 def test_committed_package_annotates_heldout_cells(pbmc):
     from instructcell_onnx.ort_pipeline import PackageRunner

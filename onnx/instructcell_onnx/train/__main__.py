@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("models/pbmc-small"), help="package directory (replaced)")
     p.add_argument("--checkpoint", type=Path, default=Path("../target/pbmc-small-instruct"),
                    help="where the trained checkpoint is saved (save_pretrained layout)")
-    p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
+    p.add_argument("--epochs", type=int, default=None, help="override the number of epochs (joint phase)")
+    p.add_argument("--generator-steps", type=int, default=None,
+                   help="override the number of steps of the generator-only phase (0 skips it)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads (results were produced with 1)")
     p.add_argument("--skip-train", action="store_true", help="export and evaluate an existing --checkpoint")
@@ -35,6 +37,7 @@ def _train(args: argparse.Namespace, log) -> dict[str, object]:
     from . import examples as E
     from . import setup as S
     from . import vocab as V
+    from .generator_phase import condition_bank, train_generator
     from .loop import TrainSettings, train
 
     pbmc = D.load()
@@ -46,7 +49,17 @@ def _train(args: argparse.Namespace, log) -> dict[str, object]:
     settings = TrainSettings(seed=args.seed)
     if args.epochs is not None:
         settings.epochs = args.epochs
+    if args.generator_steps is not None:
+        settings.generator_steps = args.generator_steps
     stats = train(model, tok, pbmc, drug_labels, settings, log)
+    if settings.generator_steps > 0:
+        t = time.time()
+        bank = condition_bank(model, tok, pbmc, settings.generator_prompts_per_type, settings.chat_fraction,
+                              np.random.default_rng([settings.seed, 2]))
+        stats["generator_phase"] = train_generator(
+            model, bank, pbmc, settings.generator_steps, settings.generator_batch_size, settings.generator_lr,
+            settings.generator_kl_weight, settings.weight_decay, settings.seed + 2, log)
+        stats["generator_phase"]["seconds_with_conditions"] = round(time.time() - t, 1)
     log_lib = np.log(pbmc.counts[pbmc.part("train")].sum(axis=1))
     vae = model.assistant.feature_decoder.base_model
     with torch.no_grad():

@@ -151,17 +151,24 @@ def sample_cells(runner: PackageRunner, label: str, n: int, rng: np.random.Gener
 
 def generation_metrics(runner: PackageRunner, data: PbmcData, n_per_type: int = 50, seed: int = 3
                        ) -> dict[str, object]:
-    """Classifier agreement and mean-expression correlation of generated cells, per requested type."""
+    """Classifier agreement and mean-expression correlation of generated cells, per requested type.
+
+    Each type's entry also holds the judging classifier's accuracy on the real held-out cells of
+    that type (``classifier_real_test_accuracy``), the reference for how separable the type is.
+    """
     rng = np.random.default_rng(seed)
     train, test = data.part("train"), data.part("test")
     clf = CellTypeClassifier().fit(lognorm(data.counts[train]), data.labels[train])
-    res: dict[str, object] = {"classifier_test_accuracy":
-                              round(float(np.mean(clf.predict(lognorm(data.counts[test])) == data.labels[test])), 4)}
+    real_pred = clf.predict(lognorm(data.counts[test]))
+    res: dict[str, object] = {"classifier_test_accuracy": round(float(np.mean(real_pred == data.labels[test])), 4)}
     per_type, hits, total = {}, 0, 0
     for label in data.label_set:
+        real_of_type = data.labels[test] == label
+        clf_real = {"classifier_real_test_cells": int(real_of_type.sum()),
+                    "classifier_real_test_accuracy": round(float(np.mean(real_pred[real_of_type] == label)), 3)}
         counts, text = sample_cells(runner, label, n_per_type, rng)
         if len(counts) == 0:
-            per_type[label] = {"stopped_on_signal": False, "text": text}
+            per_type[label] = {"stopped_on_signal": False, "text": text, **clf_real}
             total += n_per_type
             continue
         expr = lognorm(counts)
@@ -170,14 +177,20 @@ def generation_metrics(runner: PackageRunner, data: PbmcData, n_per_type: int = 
         total += n_per_type
         real = lognorm(data.counts[data.labels == label]).mean(0)
         real_test = lognorm(data.counts[test][data.labels[test] == label]).mean(0)
+        real_train = lognorm(data.counts[train][data.labels[train] == label]).mean(0)
         per_type[label] = {"text": text, "classified_as_requested": round(agree / n_per_type, 3),
                            "mean_corr_all_real": round(float(np.corrcoef(expr.mean(0), real)[0, 1]), 4),
                            "mean_corr_test_real": round(float(np.corrcoef(expr.mean(0), real_test)[0, 1]), 4),
-                           "median_total_counts": float(np.median(counts.sum(1)))}
+                           # reference: how well the training cells' mean predicts the held-out mean
+                           "real_train_vs_test_corr": round(float(np.corrcoef(real_train, real_test)[0, 1]), 4),
+                           "median_total_counts": float(np.median(counts.sum(1))), **clf_real}
     res["classified_as_requested"] = round(hits / total, 4)
     corr = [v["mean_corr_all_real"] for v in per_type.values() if "mean_corr_all_real" in v]
     res["mean_corr_all_real_min"] = min(corr) if corr else None
     res["mean_corr_all_real_mean"] = round(float(np.mean(corr)), 4) if corr else None
+    corr = [v["mean_corr_test_real"] for v in per_type.values() if "mean_corr_test_real" in v]
+    res["mean_corr_test_real_min"] = min(corr) if corr else None
+    res["mean_corr_test_real_mean"] = round(float(np.mean(corr)), 4) if corr else None
     res["per_type"] = per_type
     return res
 

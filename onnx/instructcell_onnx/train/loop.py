@@ -20,7 +20,7 @@ from .zinb import generator_loss
 
 @dataclass
 class TrainSettings:
-    """Optimisation settings (the defaults produced the committed model)."""
+    """Optimisation settings of both phases (the defaults produced the committed model)."""
 
     epochs: int = 30
     batch_size: int = 48
@@ -33,6 +33,12 @@ class TrainSettings:
     choices_fraction: float = 0.5
     annotation_copies: int = 3
     seed: int = 0
+    # Second phase (``generator_phase``): the generator alone, class-balanced, on fixed conditions.
+    generator_steps: int = 3000
+    generator_batch_size: int = 64
+    generator_lr: float = 1e-3
+    generator_kl_weight: float = 10.0
+    generator_prompts_per_type: int = 64
 
 
 def epoch_examples(data: PbmcData, drug_labels: np.ndarray, s: TrainSettings, rng: np.random.Generator
