@@ -22,7 +22,7 @@ use crate::package::{manifest::ModelDims, ModelPackage, Precision};
 use crate::preprocess::PreprocessOptions;
 use crate::prompt::{splice_batch, PromptFormatter, SpliceRow, TextTokenizer};
 use crate::rng::Rng;
-use crate::runtime::{runtime, runtime_from, Graph, ProviderReport, Runtime};
+use crate::runtime::{runtime_with_pool, Graph, ProviderReport, Runtime, SharedPool};
 use cell_input::CellInput;
 use decoder::{final_hidden, sequence_logprobs, CacheNames, CrossState, OnnxDecoder};
 use std::path::Path;
@@ -84,10 +84,12 @@ impl Model {
         if !opts.skip_checksums {
             package.verify(precision)?;
         }
-        let rt = match &opts.onnxruntime_library {
-            Some(p) => runtime_from(p)?,
-            None => runtime()?,
+        // The first model loaded in a process sizes the shared thread pool of ONNX Runtime.
+        let pool = SharedPool {
+            threads: opts.session.threads.max(1),
+            spinning: opts.session.spinning,
         };
+        let rt = runtime_with_pool(opts.onnxruntime_library.as_deref(), pool)?;
         let open = |name: &str| -> Result<Graph> {
             let entry = package.graph(name, precision)?;
             Graph::open(&rt, &package.path_of(&entry.file), &opts.session, name)

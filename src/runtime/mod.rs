@@ -9,7 +9,8 @@ mod locate;
 mod options;
 pub(crate) mod session;
 
-pub use env::{runtime, runtime_from, Runtime};
+pub(crate) use env::runtime_with_pool;
+pub use env::{runtime, runtime_from, Runtime, SharedPool};
 pub use locate::locate_onnxruntime;
 pub use options::{default_threads, ExecutionProvider, GraphOptimization, SessionOptions};
 pub use session::{Graph, ProviderReport};

@@ -88,6 +88,9 @@ pub enum GraphOptimization {
 #[non_exhaustive]
 pub struct SessionOptions {
     /// Threads for ONNX Runtime's intra-op pool (also the budget the crate gives rayon).
+    /// The first model loaded in a process creates a pool of this size (and spinning setting)
+    /// that all its graphs, and later models with the same settings, share; other settings get
+    /// a pool per graph.
     /// Always set explicitly: ONNX Runtime's own default pins threads to cores, which fails in
     /// containers with restricted CPU sets.
     pub threads: usize,

@@ -1,7 +1,7 @@
 //! The one session factory: every graph of a model is opened here, with the same threads,
 //! optimisation level and execution-provider policy.
 
-use super::env::Runtime;
+use super::env::{Runtime, SharedPool};
 use super::options::{ExecutionProvider, GraphOptimization, SessionOptions};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -91,13 +91,24 @@ pub(crate) fn open_session(
     let mut builder = ort::session::Session::builder(&rt.env)
         .map_err(|e| ort_err(&ctx("creating session options"), e))?
         .with_optimization_level(level(opts.optimization))
-        .map_err(|e| ort_err(&ctx("setting optimisation level"), e))?
-        .with_intra_threads(opts.threads.max(1))
-        .map_err(|e| ort_err(&ctx("setting threads"), e))?
-        .with_inter_threads(1)
-        .map_err(|e| ort_err(&ctx("setting threads"), e))?
-        .with_intra_op_spinning(opts.spinning)
-        .map_err(|e| ort_err(&ctx("setting thread spinning"), e))?;
+        .map_err(|e| ort_err(&ctx("setting optimisation level"), e))?;
+    let wanted = SharedPool {
+        threads: opts.threads.max(1),
+        spinning: opts.spinning,
+    };
+    // Sessions with the shared pool's settings run on it (ort disables their own pools when the
+    // environment has one); any other setting gets a pool of its own.
+    if rt.shared_pool() != Some(wanted) {
+        builder = builder
+            .with_independent_thread_pool()
+            .map_err(|e| ort_err(&ctx("choosing a thread pool"), e))?
+            .with_intra_threads(wanted.threads)
+            .map_err(|e| ort_err(&ctx("setting threads"), e))?
+            .with_inter_threads(1)
+            .map_err(|e| ort_err(&ctx("setting threads"), e))?
+            .with_intra_op_spinning(opts.spinning)
+            .map_err(|e| ort_err(&ctx("setting thread spinning"), e))?;
+    }
 
     let mut report = ProviderReport::default();
     for p in &opts.providers {
