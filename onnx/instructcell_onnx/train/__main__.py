@@ -1,6 +1,8 @@
 """``python -m instructcell_onnx.train``: train, save the checkpoint, export + verify, evaluate.
 
-Run from ``onnx/``. Defaults reproduce the committed ``models/pbmc-small`` package::
+Run from ``onnx/``. Defaults reproduce the committed ``models/pbmc-small`` package and, in a
+checkout of the repository, regenerate the Rust golden fixtures of that package
+(``tests/data/golden/make_golden_trained.py``)::
 
     .venv/bin/python -m instructcell_onnx.train --out models/pbmc-small
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +31,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads (results were produced with 1)")
     p.add_argument("--skip-train", action="store_true", help="export and evaluate an existing --checkpoint")
+    p.add_argument("--skip-fixtures", action="store_true",
+                   help="do not regenerate tests/data/golden/pbmc_small.json afterwards")
     return p
+
+
+def _fixtures(args: argparse.Namespace, log) -> int:
+    """Regenerate the golden fixtures of the new package (only inside the repository checkout)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[3]
+    script = root / "tests" / "data" / "golden" / "make_golden_trained.py"
+    if not script.is_file():
+        log(f"no {script}: golden fixtures not regenerated")
+        return 0
+    env = {**os.environ, "PYTHONPATH": str(root / "onnx")}
+    cmd = [sys.executable, str(script), "--checkpoint", str(args.checkpoint.resolve()), "--package",
+           str(args.out.resolve())]
+    log("regenerating golden fixtures ...")
+    return subprocess.run(cmd, env=env, cwd=root).returncode
 
 
 def _train(args: argparse.Namespace, log) -> dict[str, object]:
@@ -87,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {}
     if not args.skip_train:
         report["training"] = _train(args, log)
+    else:  # keep the record of how the existing checkpoint was trained
+        previous = args.out / "metrics.json"
+        if previous.is_file():
+            training = json.loads(previous.read_text(encoding="utf-8")).get("training")
+            if training is not None:
+                report["training"] = training
     card = args.out / "README.md"
     card_text = card.read_text(encoding="utf-8") if card.is_file() else None
     t = time.time()
@@ -107,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     log(json.dumps({p: {k: v for k, v in r.items() if k != "generation"} | {
         "generation": {k: v for k, v in r["generation"].items() if k != "per_type"}}
         for p, r in report["heldout"].items()}, indent=1))
+    if not args.skip_fixtures:
+        return _fixtures(args, log)
     return 0
 
 
