@@ -6,7 +6,8 @@
 //!
 //! Tolerances: token ids (prompt, greedy, beam search) must match exactly, and so must the decoded
 //! greedy text where the fixture records it; float tensors must agree within 1e-4 of the tensor's
-//! largest magnitude (fp32 graphs, different kernels).
+//! largest magnitude (fp32 graphs, different kernels); encoder row sums within 1e-4 of the
+//! largest recorded entry times the row width.
 
 use instructcell::generation::{BeamSearch, Decoding, GenerationOptions, StopReason, TokenFilter};
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
@@ -29,6 +30,9 @@ struct Case {
     counts: Option<(Vec<usize>, Vec<f32>)>,
     expression: Option<Vec<f32>>,
     cell_embeddings: Option<Vec<f32>>,
+    /// Positions and values of a few complete encoder output rows, and every row's sum.
+    encoder_rows: (Vec<usize>, Vec<f32>),
+    encoder_row_sums: Vec<f32>,
     greedy: Vec<u32>,
     text: Option<String>,
     beam3: Vec<u32>,
@@ -84,6 +88,14 @@ fn case(c: &Value) -> Case {
         }),
         expression: c.get("expression").map(floats),
         cell_embeddings: c.get("cell_embeddings").map(floats),
+        encoder_rows: (
+            ints(&c["encoder_rows"]["positions"])
+                .into_iter()
+                .map(|p| p as usize)
+                .collect(),
+            floats(&c["encoder_rows"]["values"]),
+        ),
+        encoder_row_sums: floats(&c["encoder_row_sums"]),
         greedy: ints(&c["greedy"]),
         text: c.get("text").map(|t| t.as_str().unwrap().to_string()),
         beam3: ints(&c["beam3"]),
@@ -221,6 +233,33 @@ fn preprocessing_and_cell_encoder_match() {
             let emb = model.encode_cells(want, 1).unwrap();
             let what = format!("{} cell embeddings {i}", g.name);
             assert_close(&what, &emb, c.cell_embeddings.as_ref().unwrap());
+        }
+    }
+}
+
+#[test]
+fn encoder_states_match_in_one_ragged_batch() {
+    for (g, model) in fixtures(Precision::Fp32) {
+        let d = model.dims().d_model;
+        let states = model.encoder_states(&prompts(&g.cases)).unwrap();
+        for (i, (h, c)) in states.iter().zip(&g.cases).enumerate() {
+            let what = format!("{} encoder states {i}", g.name);
+            assert_eq!(h.len(), c.encoder_row_sums.len() * d, "{what}: positions");
+            let (positions, values) = &c.encoder_rows;
+            let rows: Vec<f32> = positions
+                .iter()
+                .flat_map(|&p| h[p * d..(p + 1) * d].iter().copied())
+                .collect();
+            assert_close(&format!("{what}: rows {positions:?}"), &rows, values);
+            // A row sum may cancel to near zero: compare against the row's scale instead.
+            let scale = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+            for (p, want) in c.encoder_row_sums.iter().enumerate() {
+                let got: f64 = h[p * d..(p + 1) * d].iter().map(|&x| x as f64).sum();
+                assert!(
+                    (got as f32 - want).abs() <= REL_TOL * scale * d as f32,
+                    "{what}: row {p} sums to {got}, reference {want}"
+                );
+            }
         }
     }
 }

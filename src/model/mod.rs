@@ -294,8 +294,45 @@ impl Model {
             .collect()
     }
 
+    /// The text encoder's final hidden states of each prompt, with its cell spliced in:
+    /// `[positions × d_model]` row-major per prompt, over the prompt's own positions (a cell
+    /// occupies `num_query_tokens` of them). These are what the decoder attends to; useful as
+    /// prompt+cell embeddings and for checking the encoder against a reference.
+    ///
+    /// # Errors
+    /// As [`Model::generate`].
+    pub fn encoder_states(&self, prompts: &[Prompt<'_>]) -> Result<Vec<Vec<f32>>> {
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, cells) = self.prepare(prompts)?;
+        let cell_refs = self.split_cells(prompts, &cells);
+        let (cross, hidden) = self.run_text_encoder(&ids, &cell_refs, true)?;
+        let hidden = hidden.unwrap_or_default();
+        let d = self.dims().d_model;
+        let len = cross.enc_len;
+        Ok((0..cross.rows)
+            .map(|r| {
+                let mask = &cross.mask_host[r * len..(r + 1) * len];
+                let real = mask.iter().filter(|&&m| m != 0).count();
+                hidden[r * len * d..(r * len + real) * d].to_vec()
+            })
+            .collect())
+    }
+
     /// Runs the text encoder on tokenized prompts with their cells spliced in.
     fn encode_text(&self, ids: &[Vec<u32>], cells: &[Option<&[f32]>]) -> Result<CrossState> {
+        Ok(self.run_text_encoder(ids, cells, false)?.0)
+    }
+
+    /// The decoder's cross state and, when asked, the encoder's hidden states
+    /// `[rows × enc_len × d_model]` (right-padded rows).
+    fn run_text_encoder(
+        &self,
+        ids: &[Vec<u32>],
+        cells: &[Option<&[f32]>],
+        want_hidden: bool,
+    ) -> Result<(CrossState, Option<Vec<f32>>)> {
         let d = self.dims();
         let st = &self.package.manifest().special_tokens;
         let rows: Vec<SpliceRow<'_>> = ids
@@ -339,7 +376,20 @@ impl Model {
         };
         let key = take_all(&names.cross_key)?;
         let value = take_all(&names.cross_value)?;
-        Ok(CrossState {
+        let hidden = if want_hidden {
+            let v = tensors::take(g, &mut out, "encoder_hidden_states")?;
+            let (shape, values) = tensors::view_f32(g, "encoder_hidden_states", &v)?;
+            if shape != [batch.batch, batch.length, d.d_model] {
+                return Err(g.run_error(format!(
+                    "encoder_hidden_states has shape {shape:?}, expected [{}, {}, {}]",
+                    batch.batch, batch.length, d.d_model
+                )));
+            }
+            Some(values.to_vec())
+        } else {
+            None
+        };
+        let cross = CrossState {
             names: Arc::clone(names),
             heads: d.num_heads,
             d_kv: d.d_kv,
@@ -349,7 +399,8 @@ impl Model {
             value,
             mask: mask_value,
             mask_host: batch.mask,
-        })
+        };
+        Ok((cross, hidden))
     }
 
     /// Answers a batch of prompts.

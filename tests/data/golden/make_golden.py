@@ -28,6 +28,7 @@ import torch
 
 from instructcell_onnx.random_init import random_model
 from instructcell_onnx.samples import PROMPT_WRAPPER, make_pairs
+from encoder_record import encoder_record
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "tests" / "data" / "tiny-random"
@@ -91,6 +92,7 @@ def main() -> None:
                 case["cell_embeddings"] = cells[0].flatten().tolist()
             else:
                 embeds, emask = model.t5.shared(tid), mask
+            case.update(encoder_record(model, embeds, emask))
             greedy = model.generate_ids(embeds, emask, MAX_NEW)[0].tolist()
             case["greedy"] = stop_trim(greedy, set(stop))
             beam = model.t5.generate(inputs_embeds=embeds, attention_mask=emask, do_sample=False, num_beams=3,

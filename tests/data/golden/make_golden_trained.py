@@ -43,6 +43,7 @@ from instructcell_onnx.tokenizer import from_checkpoint
 from instructcell_onnx.train import data as D
 from instructcell_onnx.train import examples as E
 from instructcell_onnx.train import templates as T
+from encoder_record import encoder_record
 
 ROOT = Path(__file__).resolve().parents[3]
 MAX_NEW = 40
@@ -233,6 +234,7 @@ def main() -> None:
                 case["cell_embeddings"] = f32(emb[0])
             else:
                 embeds, emask = model.t5.shared(tid), mask
+            case.update(encoder_record(model, embeds, emask))
             greedy = stop_trim(model.generate_ids(embeds, emask, MAX_NEW)[0].tolist(), stop_set)
             content = [t for t in greedy if t not in stop_set]
             case["greedy"] = greedy
