@@ -48,9 +48,13 @@ fn package_problem(err: Error) -> String {
 #[test]
 fn the_committed_package_is_valid() {
     let p = ModelPackage::open(source()).unwrap();
-    assert_eq!(p.precisions(), vec![Precision::Fp32, Precision::Int8]);
-    p.verify(Precision::Fp32).unwrap();
-    p.verify(Precision::Int8).unwrap();
+    assert_eq!(
+        p.precisions(),
+        vec![Precision::Fp32, Precision::Int8, Precision::Fp16]
+    );
+    for precision in p.precisions() {
+        p.verify(precision).unwrap();
+    }
     assert_eq!(p.genes().unwrap().len(), p.manifest().model.num_genes);
     let m = &p.manifest().model;
     assert_eq!(
@@ -173,13 +177,43 @@ fn loading_verifies_before_running_anything() {
 
 #[test]
 fn unavailable_precision_names_the_available_ones() {
+    // A copy without its fp16 graphs.
+    let dir = copy();
+    edit_manifest(dir.path(), |v| {
+        let keep = |e: &serde_json::Value| e["precision"] != "fp16";
+        for list in ["graphs", "cell_input"] {
+            let kept: Vec<_> = v[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| keep(e))
+                .cloned()
+                .collect();
+            v[list] = kept.into();
+        }
+    });
     let err = Model::load(
-        source(),
+        dir.path(),
         &ModelOptions::default().with_precision(Precision::Fp16),
     )
     .unwrap_err();
     let msg = package_problem(err);
     assert!(msg.contains("fp16") && msg.contains("fp32, int8"), "{msg}");
+
+    // Graphs without the matching cell input layer do not make a usable precision either.
+    let dir = copy();
+    edit_manifest(dir.path(), |v| {
+        let kept: Vec<_> = v["cell_input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["precision"] != "int8")
+            .cloned()
+            .collect();
+        v["cell_input"] = kept.into();
+    });
+    let pkg = ModelPackage::open(dir.path()).unwrap();
+    assert_eq!(pkg.precisions(), vec![Precision::Fp32, Precision::Fp16]);
     assert!("fp64".parse::<Precision>().is_err());
 }
 

@@ -47,7 +47,7 @@ def export() -> None:
         vocab = Path(tmp) / "genes.txt"
         vocab.write_text("\n".join(genes) + "\n")
         cmd = [sys.executable, "-m", "instructcell_onnx", "export", "--random-init", "--preset", "tiny", "--seed",
-               "0", "--out", str(PACKAGE), "--precision", "fp32,int8", "--overwrite", "--gene-vocab", str(vocab)]
+               "0", "--out", str(PACKAGE), "--precision", "fp32,int8,fp16", "--overwrite", "--gene-vocab", str(vocab)]
         subprocess.run(cmd, check=True, cwd=ROOT)
     # The verification report is large and records timings; the tests do not need it.
     (PACKAGE / "verification.json").unlink(missing_ok=True)
