@@ -12,6 +12,7 @@
 use instructcell::genes::{AlignOptions, GeneAlignment, MinOverlap};
 use instructcell::io::{AnnDataStore, ReadOptions};
 use instructcell::model::{CellOptions, Model, ModelOptions};
+use instructcell::preprocess::Batcher;
 use instructcell::prompt::Metadata;
 use instructcell::tasks::{
     annotate, generate_cells, instruct, predict_drug_response, AnswerMode, CellRequest, Control,
@@ -113,30 +114,62 @@ fn main() -> instructcell::Result<()> {
         }
     }
 
-    // 2. Drug sensitivity. No drug-response data is bundled: any such model is trained on
-    //    SYNTHETIC labels, and so are these answers.
+    // 2. Drug sensitivity. No drug-response data is bundled: the trained package learned
+    //    SYNTHETIC labels for a made-up compound (sensitive when a cytotoxicity gene program is
+    //    above a threshold; see its model card), asked in its own wording. The labels are
+    //    recomputed here from the cells to score the answers.
+    let trained_drug = synthetic_drug(&model);
+    let (drug_name, drug_opts) = match &trained_drug {
+        Some(_) => (
+            SYNTHETIC_DRUG,
+            TaskOptions::default()
+                .with_template("Is {input} sensitive or resistant to {drug}?")
+                .with_labels(["sensitive", "resistant"]),
+        ),
+        None => ("a BET inhibitor", TaskOptions::default()),
+    };
     let reader = store.matrix(&ReadOptions::default())?;
     let drug = predict_drug_response(
         &model,
         reader,
         &alignment,
-        "a BET inhibitor",
-        &TaskOptions::default()
-            .with_mode(AnswerMode::Scored)
-            .with_batch_size(64),
+        drug_name,
+        &drug_opts.with_mode(AnswerMode::Scored).with_batch_size(64),
         &mut Control::new(),
     )?;
     let sensitive = drug
         .iter()
-        .filter(|p| p.label.as_deref() == Some("Sensitive"))
+        .filter(|p| {
+            p.label
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case("sensitive"))
+        })
         .count();
     println!(
-        "\n[drug sensitivity — SYNTHETIC labels] {sensitive} of {} cells predicted sensitive; e.g. {}: {} ({:.2})",
+        "\n[drug sensitivity to {drug_name} — SYNTHETIC labels] {sensitive} of {} cells predicted sensitive; e.g. {}: {} ({:.2})",
         drug.len(),
         names[drug[0].row],
         drug[0].label.as_deref().unwrap_or("-"),
         drug[0].confidence
     );
+    if let Some(threshold) = trained_drug {
+        let program = synthetic_program(&store, &alignment, &model)?;
+        let correct = drug
+            .iter()
+            .filter(|p| {
+                let truth = if program[p.row] > threshold {
+                    "sensitive"
+                } else {
+                    "resistant"
+                };
+                p.label.as_deref() == Some(truth)
+            })
+            .count();
+        println!(
+            "  accuracy against the synthetic labels (program score > {threshold}): {:.3}",
+            correct as f64 / drug.len() as f64
+        );
+    }
 
     // 3. Conditional pseudo-cell generation.
     let requests: Vec<CellRequest> = ["CD14+ Monocyte", "CD19+ B"]
@@ -181,4 +214,46 @@ fn main() -> instructcell::Result<()> {
     )?;
     println!("\n[instruction] {:?}", a.text);
     Ok(())
+}
+
+/// The made-up compound of the bundled trained package's synthetic drug task.
+const SYNTHETIC_DRUG: &str = "SYN-CTX";
+/// Its gene program (model card: "Synthetic drug labels").
+const SYNTHETIC_PROGRAM: [&str; 8] = [
+    "GZMA", "GZMB", "GZMH", "PRF1", "NKG7", "CST7", "GNLY", "CCL5",
+];
+
+/// The threshold of the synthetic drug labels, when the package was trained on them (its
+/// `metrics.json` records it).
+fn synthetic_drug(model: &Model) -> Option<f32> {
+    let text = std::fs::read_to_string(model.package().root().join("metrics.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(v["training"]["drug_threshold"].as_f64()? as f32)
+}
+
+/// Each cell's synthetic program score: the mean of its preprocessed (model input) values over
+/// the program's genes.
+fn synthetic_program(
+    store: &AnnDataStore,
+    alignment: &GeneAlignment,
+    model: &Model,
+) -> instructcell::Result<Vec<f32>> {
+    let cols: Vec<usize> = SYNTHETIC_PROGRAM
+        .iter()
+        .filter_map(|g| model.genes().iter().position(|m| m == g))
+        .collect();
+    let mut scores = Vec::new();
+    let mut batcher = Batcher::new(
+        store.matrix(&ReadOptions::default())?,
+        alignment.clone(),
+        model.preprocess_options(256),
+    )?;
+    batcher.for_each_batch(|batch| {
+        for i in 0..batch.n_cells() {
+            let cell = batch.cell(i);
+            scores.push(cols.iter().map(|&c| cell[c]).sum::<f32>() / cols.len() as f32);
+        }
+        Ok(())
+    })?;
+    Ok(scores)
 }
