@@ -36,6 +36,7 @@ pub mod preprocess;
 pub mod prompt;
 pub mod rng;
 pub mod runtime;
+mod simd;
 pub mod tasks;
 
 pub use error::{Error, Result};

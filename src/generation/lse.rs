@@ -55,14 +55,9 @@ unsafe fn sum_exp_avx2(scores: &[f32], max: f32) -> f64 {
 
 fn sum_exp(scores: &[f32], max: f32) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    {
-        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let avx2 = *AVX2
-            .get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"));
-        if avx2 {
-            // SAFETY: the CPU supports AVX2 and FMA (checked above).
-            return unsafe { sum_exp_avx2(scores, max) };
-        }
+    if crate::simd::has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked above).
+        return unsafe { sum_exp_avx2(scores, max) };
     }
     sum_exp_generic(scores, max)
 }

@@ -175,20 +175,9 @@ mod kernels {
         axpy_i8_generic(acc, x, row)
     }
 
-    fn has_avx2() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            static DETECTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-            *DETECTED
-                .get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        false
-    }
-
     pub(super) fn axpy_f32(acc: &mut [f32], x: f32, row: &[f32]) {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
+        if crate::simd::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked above).
             return unsafe { axpy_f32_avx2(acc, x, row) };
         }
@@ -197,7 +186,7 @@ mod kernels {
 
     pub(super) fn axpy_i8(acc: &mut [f32], x: f32, row: &[i8]) {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
+        if crate::simd::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked above).
             return unsafe { axpy_i8_avx2(acc, x, row) };
         }
