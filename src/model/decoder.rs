@@ -68,7 +68,7 @@ impl CacheNames {
     }
 }
 
-type Inputs<'v> = Vec<(String, ort::session::SessionInputValue<'v>)>;
+type Inputs<'v> = Vec<(&'v str, ort::session::SessionInputValue<'v>)>;
 
 /// The text encoder's per-sequence outputs that the decoder needs, kept as ONNX Runtime values
 /// (no host copy unless rows are selected).
@@ -150,8 +150,8 @@ impl CrossState {
     ) -> Inputs<'v> {
         let n = &self.names;
         let mut v: Inputs<'v> = Vec::with_capacity(2 + 4 * self.layers());
-        v.push(("input_ids".into(), ids.into()));
-        v.push(("encoder_attention_mask".into(), (&self.mask).into()));
+        v.push(("input_ids", ids.into()));
+        v.push(("encoder_attention_mask", (&self.mask).into()));
         let groups: [(&[String], &'v [ort::value::DynValue]); 4] = [
             (&n.past_key, past_key),
             (&n.past_value, past_value),
@@ -160,7 +160,7 @@ impl CrossState {
         ];
         for (names, values) in groups {
             for (name, value) in names.iter().zip(values) {
-                v.push((name.clone(), value.into()));
+                v.push((name.as_str(), value.into()));
             }
         }
         v
