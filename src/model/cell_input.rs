@@ -28,7 +28,7 @@ pub(crate) struct CellInput {
 }
 
 fn load_array(pkg: &ModelPackage, entry: &ArrayEntry, shape: [usize; 2]) -> Result<NpyValues> {
-    let path = pkg.path_of(&entry.file);
+    let path = pkg.path_of(&entry.file.file);
     let (rows, cols, values) = read_matrix(&path)?;
     if [rows, cols] != shape {
         return Err(Error::Package {
@@ -46,7 +46,7 @@ fn float_row(pkg: &ModelPackage, entry: &ArrayEntry, width: usize) -> Result<Vec
     match load_array(pkg, entry, [1, width])? {
         NpyValues::F32(v) => Ok(v),
         _ => Err(Error::Package {
-            path: pkg.path_of(&entry.file),
+            path: pkg.path_of(&entry.file.file),
             problem: "expected a float32 array".into(),
         }),
     }
@@ -65,7 +65,7 @@ impl CellInput {
             },
             _ => {
                 return Err(Error::Package {
-                    path: pkg.path_of(&e.weight.file),
+                    path: pkg.path_of(&e.weight.file.file),
                     problem: "a cell input weight is float with no scale, or int8 with a scale"
                         .into(),
                 })

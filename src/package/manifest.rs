@@ -61,27 +61,13 @@ pub struct CellInputEntry {
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct ArrayEntry {
-    /// Path relative to the package directory.
-    pub file: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Hex SHA-256.
-    pub sha256: String,
+    /// The file and its integrity data.
+    #[serde(flatten)]
+    pub file: FileEntry,
     /// `float32`, `int8` or `float16`.
     pub dtype: String,
     /// Dimensions.
     pub shape: Vec<usize>,
-}
-
-impl ArrayEntry {
-    /// The array's file entry (for integrity checks).
-    pub fn file_entry(&self) -> FileEntry {
-        FileEntry {
-            file: self.file.clone(),
-            bytes: self.bytes,
-            sha256: self.sha256.clone(),
-        }
-    }
 }
 
 /// Architecture sizes.

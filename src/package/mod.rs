@@ -244,7 +244,7 @@ impl ModelPackage {
             .into_iter()
             .flatten()
         {
-            verify_entry(&self.root, &array.file_entry())?;
+            verify_entry(&self.root, &array.file)?;
         }
         Ok(())
     }
