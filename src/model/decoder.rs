@@ -3,7 +3,7 @@
 //! keys/values computed once by the text encoder are reused. Every cache is one tensor per
 //! layer, so a step hands ONNX Runtime the tensors where they lie (no slicing, no copies).
 
-use super::tensors::{f32_tensor, gather_axis1, i64_tensor, take, view_f32};
+use super::tensors::{f32_tensor, gather_axis1, i64_tensor, take_all, view_f32};
 use crate::error::{Error, Result};
 use crate::generation::StepDecoder;
 use crate::runtime::Graph;
@@ -258,12 +258,8 @@ impl StepDecoder for OnnxDecoder<'_> {
         for &p in &self.map {
             logits.extend_from_slice(&values[p * self.vocab..(p + 1) * self.vocab]);
         }
-        let names = &cross.names;
-        let mut take_all = |names: &[String]| -> Result<Vec<ort::value::DynValue>> {
-            names.iter().map(|n| take(g, &mut out, n)).collect()
-        };
-        let key = take_all(&names.present_key)?;
-        let value = take_all(&names.present_value)?;
+        let key = take_all(g, &mut out, &cross.names.present_key)?;
+        let value = take_all(g, &mut out, &cross.names.present_value)?;
         self.past_key = key;
         self.past_value = value;
         Ok(())

@@ -359,23 +359,19 @@ impl Model {
         let expect = [batch.batch, d.num_heads, batch.length, d.d_kv];
         let mut out = out;
         let names = &self.cache_names;
-        let mut take_all = |names: &[String]| -> Result<Vec<ort::value::DynValue>> {
-            names
-                .iter()
-                .map(|n| {
-                    let v = tensors::take(g, &mut out, n)?;
-                    let shape = tensors::view_f32(g, n, &v)?.0;
-                    if shape != expect {
-                        return Err(
-                            g.run_error(format!("{n} has shape {shape:?}, expected {expect:?}"))
-                        );
-                    }
-                    Ok(v)
-                })
-                .collect()
-        };
-        let key = take_all(&names.cross_key)?;
-        let value = take_all(&names.cross_value)?;
+        let key = tensors::take_all(g, &mut out, &names.cross_key)?;
+        let value = tensors::take_all(g, &mut out, &names.cross_value)?;
+        for (n, v) in names
+            .cross_key
+            .iter()
+            .chain(&names.cross_value)
+            .zip(key.iter().chain(&value))
+        {
+            let shape = tensors::view_f32(g, n, v)?.0;
+            if shape != expect {
+                return Err(g.run_error(format!("{n} has shape {shape:?}, expected {expect:?}")));
+            }
+        }
         let hidden = if want_hidden {
             let v = tensors::take(g, &mut out, "encoder_hidden_states")?;
             let (shape, values) = tensors::view_f32(g, "encoder_hidden_states", &v)?;

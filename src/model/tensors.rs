@@ -55,6 +55,15 @@ pub(crate) fn take(
         .ok_or_else(|| graph.run_error(format!("graph produced no output {name:?}")))
 }
 
+/// Takes several named outputs out of a run's results, in the order of `names`.
+pub(crate) fn take_all(
+    graph: &Graph,
+    outputs: &mut ort::session::SessionOutputs<'_>,
+    names: &[String],
+) -> Result<Vec<ort::value::DynValue>> {
+    names.iter().map(|n| take(graph, outputs, n)).collect()
+}
+
 /// Gathers slices along axis 1 of a tensor shaped `[outer, rows, inner...]`: new row `i` is old
 /// row `keep[i]`.
 pub(crate) fn gather_axis1(
