@@ -308,7 +308,11 @@ impl Model {
         let (ids, cells) = self.prepare(prompts)?;
         let cell_refs = self.split_cells(prompts, &cells);
         let (cross, hidden) = self.run_text_encoder(&ids, &cell_refs, true)?;
-        let hidden = hidden.unwrap_or_default();
+        let hidden = hidden.ok_or_else(|| {
+            self.text_encoder
+                .run_error("the text encoder returned no hidden states")
+        })?;
+        let hidden = tensors::view_f32(&self.text_encoder, "encoder_hidden_states", &hidden)?.1;
         let d = self.dims().d_model;
         let len = cross.enc_len;
         Ok((0..cross.rows)
@@ -326,13 +330,13 @@ impl Model {
     }
 
     /// The decoder's cross state and, when asked, the encoder's hidden states
-    /// `[rows × enc_len × d_model]` (right-padded rows).
+    /// `[rows, enc_len, d_model]` (right-padded rows; shape checked).
     fn run_text_encoder(
         &self,
         ids: &[Vec<u32>],
         cells: &[Option<&[f32]>],
         want_hidden: bool,
-    ) -> Result<(CrossState, Option<Vec<f32>>)> {
+    ) -> Result<(CrossState, Option<ort::value::DynValue>)> {
         let d = self.dims();
         let st = &self.package.manifest().special_tokens;
         let rows: Vec<SpliceRow<'_>> = ids
@@ -374,14 +378,14 @@ impl Model {
         }
         let hidden = if want_hidden {
             let v = tensors::take(g, &mut out, "encoder_hidden_states")?;
-            let (shape, values) = tensors::view_f32(g, "encoder_hidden_states", &v)?;
+            let shape = tensors::view_f32(g, "encoder_hidden_states", &v)?.0;
             if shape != [batch.batch, batch.length, d.d_model] {
                 return Err(g.run_error(format!(
                     "encoder_hidden_states has shape {shape:?}, expected [{}, {}, {}]",
                     batch.batch, batch.length, d.d_model
                 )));
             }
-            Some(values.to_vec())
+            Some(v)
         } else {
             None
         };
