@@ -28,7 +28,7 @@ import torch
 
 from instructcell_onnx.random_init import random_model
 from instructcell_onnx.samples import PROMPT_WRAPPER, make_pairs
-from encoder_record import encoder_record
+from golden_common import encoder_record, stop_trim
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "tests" / "data" / "tiny-random"
@@ -51,16 +51,6 @@ def export() -> None:
         subprocess.run(cmd, check=True, cwd=ROOT)
     # The verification report is large and records timings; the tests do not need it.
     (PACKAGE / "verification.json").unlink(missing_ok=True)
-
-
-def stop_trim(seq: list[int], stop: set[int]) -> list[int]:
-    """Generated tokens without the start token, cut after the first stop token."""
-    out = []
-    for t in seq[1:]:
-        out.append(t)
-        if t in stop:
-            break
-    return out
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ from instructcell_onnx.tokenizer import from_checkpoint
 from instructcell_onnx.train import data as D
 from instructcell_onnx.train import examples as E
 from instructcell_onnx.train import templates as T
-from encoder_record import encoder_record
+from golden_common import encoder_record, stop_trim
 
 ROOT = Path(__file__).resolve().parents[3]
 MAX_NEW = 40
@@ -116,16 +116,6 @@ def f32(values) -> list[float]:
     if not np.isfinite(arr).all():
         fail("non-finite value in a reference output")
     return [float(str(v)) for v in arr]
-
-
-def stop_trim(seq: list[int], stop: set[int]) -> list[int]:
-    """Generated tokens without the start token, cut after the first stop token."""
-    out = []
-    for t in seq[1:]:
-        out.append(t)
-        if t in stop:
-            break
-    return out
 
 
 def pick_cells(data: D.PbmcData, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""What the golden fixtures record of the text encoder's output (shared by both fixture scripts).
+"""Pieces shared by both golden fixture scripts.
 
-The full hidden states would dominate the fixture files, so each case keeps three complete rows
-(the first two positions and the last real one) and the sum of every row.
+Of the text encoder's output the full hidden states would dominate the fixture files, so each
+case keeps three complete rows (the first two positions and the last real one) and the sum of
+every row.
 """
 
 from __future__ import annotations
@@ -20,3 +21,13 @@ def encoder_record(model: torch.nn.Module, embeds: torch.Tensor, mask: torch.Ten
                          "values": hidden[positions].flatten().to(torch.float32).tolist()},
         "encoder_row_sums": hidden[:real].to(torch.float64).sum(-1).tolist(),
     }
+
+
+def stop_trim(seq: list[int], stop: set[int]) -> list[int]:
+    """Generated tokens without the start token, cut after the first stop token."""
+    out = []
+    for t in seq[1:]:
+        out.append(t)
+        if t in stop:
+            break
+    return out
