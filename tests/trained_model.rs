@@ -1,13 +1,17 @@
 //! The bundled trained package (`onnx/models/pbmc-small`) on the bundled held-out PBMCs: int8
-//! graphs agree with fp32 greedy answers, and annotation is well above chance. Skips when the
-//! package is not present.
+//! graphs give the fp32 greedy answers to every kind of prompt the model was trained on
+//! (annotation with and without choices, drug response, generation requests; bare-label and
+//! sentence answers), and annotation is well above chance. Skips when the package is not
+//! present.
 
 use instructcell::generation::GenerationOptions;
 use instructcell::genes::{AlignOptions, GeneAlignment};
 use instructcell::io::{AnnDataStore, ReadOptions};
-use instructcell::model::{Model, ModelOptions};
+use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
 use instructcell::package::Precision;
-use instructcell::tasks::{annotate, AnswerMode, Control, LabelPrediction, TaskOptions};
+use instructcell::preprocess::Batcher;
+use instructcell::prompt::{Metadata, Template};
+use instructcell::tasks::{self, annotate, AnswerMode, Control, LabelPrediction, TaskOptions};
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
@@ -35,7 +39,8 @@ fn load(p: Precision) -> Option<Model> {
     }
 }
 
-fn run(model: &Model, mode: AnswerMode) -> (Vec<LabelPrediction>, Vec<String>) {
+/// The held-out store, its true labels and their sorted distinct set.
+fn heldout() -> (AnnDataStore, Vec<String>, Vec<String>) {
     let store = AnnDataStore::open(root().join("examples/data/pbmc68k_heldout.zarr")).unwrap();
     let truth: Vec<String> = store
         .obs_column("bulk_labels")
@@ -47,41 +52,201 @@ fn run(model: &Model, mode: AnswerMode) -> (Vec<LabelPrediction>, Vec<String>) {
     let mut labels = truth.clone();
     labels.sort();
     labels.dedup();
+    (store, truth, labels)
+}
+
+/// Greedy answers of every held-out cell to one instruction template.
+fn answers(model: &Model, opts: TaskOptions, mode: AnswerMode) -> Vec<LabelPrediction> {
+    let (store, _, _) = heldout();
     let alignment = GeneAlignment::new(
         &store.var_names().unwrap(),
         model.genes(),
         &AlignOptions::default(),
     )
     .unwrap();
-    let opts = TaskOptions::default()
-        .with_labels(labels)
+    let opts = opts
         .with_mode(mode)
         .with_generation(GenerationOptions::default().with_max_new_tokens(24));
     let reader = store.matrix(&ReadOptions::default()).unwrap();
-    let preds = annotate(model, reader, &alignment, &opts, &mut Control::new()).unwrap();
-    (preds, truth)
+    annotate(model, reader, &alignment, &opts, &mut Control::new()).unwrap()
+}
+
+/// Chat-style instructions end with a request for a sentence (the model card's templates).
+const CHAT: &str = " Answer in a full sentence.";
+
+/// The preprocessed expression of every held-out cell, in row order.
+fn heldout_cells(model: &Model) -> Vec<Vec<f32>> {
+    let (store, _, _) = heldout();
+    let alignment = GeneAlignment::new(
+        &store.var_names().unwrap(),
+        model.genes(),
+        &AlignOptions::default(),
+    )
+    .unwrap();
+    let reader = store.matrix(&ReadOptions::default()).unwrap();
+    let mut batcher = Batcher::new(reader, alignment, model.preprocess_options(64)).unwrap();
+    let mut cells = Vec::new();
+    batcher
+        .for_each_batch(|b| {
+            cells.extend((0..b.n_cells()).map(|i| b.cell(i).to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    cells
+}
+
+/// An answer's tokens without its end-of-sequence token (what [`Model::score`] takes).
+fn content(tokens: &[u32], eos: u32) -> Vec<u32> {
+    match tokens.split_last() {
+        Some((&last, rest)) if last == eos => rest.to_vec(),
+        _ => tokens.to_vec(),
+    }
 }
 
 #[test]
-fn int8_agrees_with_fp32_and_annotation_is_accurate() {
+fn int8_agrees_with_fp32_across_tasks() {
     let (Some(fp32), Some(int8)) = (load(Precision::Fp32), load(Precision::Int8)) else {
         return;
     };
-    let (a, truth) = run(&fp32, AnswerMode::Free);
-    let (b, _) = run(&int8, AnswerMode::Free);
-    let same = a.iter().zip(&b).filter(|(x, y)| x.text == y.text).count();
-    eprintln!("int8 vs fp32 free answers: {same}/{} identical", a.len());
-    assert!(
-        same * 100 >= a.len() * 99,
-        "int8 agrees on {same}/{}",
-        a.len()
+    let (_, _, labels) = heldout();
+    let cells = heldout_cells(&fp32);
+    let mut meta = Metadata::new();
+    meta.insert("species", "human");
+    meta.insert("tissue", "peripheral blood");
+    meta.insert("drug", "SYN-CTX");
+    let format = |template: &str, choices: bool, cell: bool, meta: &Metadata| {
+        let t = Template::parse(template).unwrap();
+        let choices = choices.then_some(labels.as_slice());
+        fp32.formatter().format(&t, meta, choices, cell).unwrap()
+    };
+    // Every kind of prompt the model was trained on, in both answer styles.
+    let mut sets: Vec<(String, Vec<Prompt<'_>>)> = Vec::new();
+    let with_cells = [
+        ("annotation", tasks::ANNOTATE_TEMPLATE, true),
+        (
+            "annotation, no choices",
+            "What is the cell type of {input}?",
+            false,
+        ),
+        (
+            "annotation, chat",
+            "Which cell type does {input} belong to?",
+            false,
+        ),
+        (
+            "drug",
+            "Is {input} sensitive or resistant to {drug}?",
+            false,
+        ),
+        (
+            "drug, chat",
+            "Predict the response of {input} to {drug}.",
+            false,
+        ),
+    ];
+    let texts: Vec<String> = with_cells
+        .iter()
+        .map(|(name, t, choices)| {
+            let chat = if name.ends_with("chat") { CHAT } else { "" };
+            format(&format!("{t}{chat}"), *choices, true, &meta)
+        })
+        .collect();
+    for ((name, _, _), text) in with_cells.iter().zip(&texts) {
+        let prompts = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Prompt {
+                text,
+                expression: Some(c),
+                id: i as u64,
+            })
+            .collect();
+        sets.push((name.to_string(), prompts));
+    }
+    // Generation requests carry no cell: the answer names the type and ends with the signal.
+    let mut requests = Vec::new();
+    for label in &labels {
+        let mut m = meta.clone();
+        m.insert("cell_type", label.as_str());
+        for t in [
+            "Generate a {cell_type} cell from {species} {tissue}.",
+            "Simulate a {cell_type} cell.",
+        ] {
+            for chat in ["", CHAT] {
+                requests.push(format(&format!("{t}{chat}"), false, false, &m));
+            }
+        }
+    }
+    let prompts = requests
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Prompt {
+            text,
+            expression: None,
+            id: i as u64,
+        })
+        .collect();
+    sets.push(("generation requests".to_string(), prompts));
+
+    let gen = GenerationOptions::default().with_max_new_tokens(24);
+    let eos = fp32.package().manifest().special_tokens.eos;
+    let (mut same, mut total, mut widest) = (0, 0, 0f32);
+    for (name, prompts) in &sets {
+        let mut n = 0;
+        for chunk in prompts.chunks(32) {
+            let opts = CellOptions::default();
+            let a = fp32.generate(chunk, &gen, &opts, None).unwrap();
+            let b = int8.generate(chunk, &gen, &opts, None).unwrap();
+            for ((p, x), y) in chunk.iter().zip(&a).zip(&b) {
+                if x.tokens == y.tokens {
+                    n += 1;
+                    continue;
+                }
+                // Where int8 answers otherwise, fp32 must find both answers about equally
+                // likely: int8 may only break near-ties, never overturn a clear decision.
+                let cands = [content(&x.tokens, eos), content(&y.tokens, eos)];
+                let s = fp32.score(std::slice::from_ref(p), &cands).unwrap();
+                let gap = s[0][0] - s[0][1];
+                eprintln!(
+                    "  {name}: fp32 {:?} vs int8 {:?}: fp32 log-likelihood gap {gap:.3}",
+                    x.text, y.text
+                );
+                widest = widest.max(gap);
+            }
+        }
+        eprintln!("{name}: int8 answers equal fp32 on {n}/{}", prompts.len());
+        same += n;
+        total += prompts.len();
+    }
+    eprintln!(
+        "all: int8 equals fp32 on {same}/{total}; widest fp32 gap where they differ {widest:.3}"
     );
+    // The chat answers open with one of several sentences the model was trained on in equal
+    // measure, so their first token is a near-tie that int8 breaks either way on a few percent
+    // of cells (909/930 identical when this was written, all differences within 0.14 nats).
+    assert!(
+        same * 100 >= total * 96,
+        "int8 agrees on only {same}/{total}"
+    );
+    assert!(
+        widest < 0.5,
+        "int8 overturned an fp32 decision by {widest} nats"
+    );
+}
+
+#[test]
+fn annotation_is_accurate() {
+    let Some(fp32) = load(Precision::Fp32) else {
+        return;
+    };
+    let (_, truth, labels) = heldout();
     for mode in [
         AnswerMode::Free,
         AnswerMode::Constrained,
         AnswerMode::Scored,
     ] {
-        let (p, _) = run(&fp32, mode);
+        let opts = TaskOptions::default().with_labels(labels.clone());
+        let p = answers(&fp32, opts, mode);
         let correct = p
             .iter()
             .filter(|x| x.label.as_deref() == Some(truth[x.row].as_str()))
