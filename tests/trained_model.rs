@@ -55,8 +55,8 @@ fn heldout() -> (AnnDataStore, Vec<String>, Vec<String>) {
     (store, truth, labels)
 }
 
-/// Greedy answers of every held-out cell to one instruction template.
-fn answers(model: &Model, opts: TaskOptions, mode: AnswerMode) -> Vec<LabelPrediction> {
+/// The held-out store with its genes aligned to `model`.
+fn aligned(model: &Model) -> (AnnDataStore, GeneAlignment) {
     let (store, _, _) = heldout();
     let alignment = GeneAlignment::new(
         &store.var_names().unwrap(),
@@ -64,6 +64,12 @@ fn answers(model: &Model, opts: TaskOptions, mode: AnswerMode) -> Vec<LabelPredi
         &AlignOptions::default(),
     )
     .unwrap();
+    (store, alignment)
+}
+
+/// Annotations of every held-out cell (the given options, answered in `mode`).
+fn answers(model: &Model, opts: TaskOptions, mode: AnswerMode) -> Vec<LabelPrediction> {
+    let (store, alignment) = aligned(model);
     let opts = opts
         .with_mode(mode)
         .with_generation(GenerationOptions::default().with_max_new_tokens(24));
@@ -76,13 +82,7 @@ const CHAT: &str = " Answer in a full sentence.";
 
 /// The preprocessed expression of every held-out cell, in row order.
 fn heldout_cells(model: &Model) -> Vec<Vec<f32>> {
-    let (store, _, _) = heldout();
-    let alignment = GeneAlignment::new(
-        &store.var_names().unwrap(),
-        model.genes(),
-        &AlignOptions::default(),
-    )
-    .unwrap();
+    let (store, alignment) = aligned(model);
     let reader = store.matrix(&ReadOptions::default()).unwrap();
     let mut batcher = Batcher::new(reader, alignment, model.preprocess_options(64)).unwrap();
     let mut cells = Vec::new();
