@@ -55,21 +55,24 @@ fn heldout() -> (AnnDataStore, Vec<String>, Vec<String>) {
     (store, truth, labels)
 }
 
-/// The held-out store with its genes aligned to `model`.
-fn aligned(model: &Model) -> (AnnDataStore, GeneAlignment) {
-    let (store, _, _) = heldout();
-    let alignment = GeneAlignment::new(
+/// The genes of `store` aligned to `model`.
+fn aligned(store: &AnnDataStore, model: &Model) -> GeneAlignment {
+    GeneAlignment::new(
         &store.var_names().unwrap(),
         model.genes(),
         &AlignOptions::default(),
     )
-    .unwrap();
-    (store, alignment)
+    .unwrap()
 }
 
-/// Annotations of every held-out cell (the given options, answered in `mode`).
-fn answers(model: &Model, opts: TaskOptions, mode: AnswerMode) -> Vec<LabelPrediction> {
-    let (store, alignment) = aligned(model);
+/// Annotations of every cell of `store` (the given options, answered in `mode`).
+fn answers(
+    store: &AnnDataStore,
+    model: &Model,
+    opts: TaskOptions,
+    mode: AnswerMode,
+) -> Vec<LabelPrediction> {
+    let alignment = aligned(store, model);
     let opts = opts
         .with_mode(mode)
         .with_generation(GenerationOptions::default().with_max_new_tokens(24));
@@ -80,9 +83,9 @@ fn answers(model: &Model, opts: TaskOptions, mode: AnswerMode) -> Vec<LabelPredi
 /// Chat-style instructions end with a request for a sentence (the model card's templates).
 const CHAT: &str = " Answer in a full sentence.";
 
-/// The preprocessed expression of every held-out cell, in row order.
-fn heldout_cells(model: &Model) -> Vec<Vec<f32>> {
-    let (store, alignment) = aligned(model);
+/// The preprocessed expression of every cell of `store`, in row order.
+fn preprocessed(store: &AnnDataStore, model: &Model) -> Vec<Vec<f32>> {
+    let alignment = aligned(store, model);
     let reader = store.matrix(&ReadOptions::default()).unwrap();
     let mut batcher = Batcher::new(reader, alignment, model.preprocess_options(64)).unwrap();
     let mut cells = Vec::new();
@@ -95,21 +98,13 @@ fn heldout_cells(model: &Model) -> Vec<Vec<f32>> {
     cells
 }
 
-/// An answer's tokens without its end-of-sequence token (what [`Model::score`] takes).
-fn content(tokens: &[u32], eos: u32) -> Vec<u32> {
-    match tokens.split_last() {
-        Some((&last, rest)) if last == eos => rest.to_vec(),
-        _ => tokens.to_vec(),
-    }
-}
-
 #[test]
 fn int8_agrees_with_fp32_across_tasks() {
     let (Some(fp32), Some(int8)) = (load(Precision::Fp32), load(Precision::Int8)) else {
         return;
     };
-    let (_, _, labels) = heldout();
-    let cells = heldout_cells(&fp32);
+    let (store, _, labels) = heldout();
+    let cells = preprocessed(&store, &fp32);
     let mut meta = Metadata::new();
     meta.insert("species", "human");
     meta.insert("tissue", "peripheral blood");
@@ -119,39 +114,44 @@ fn int8_agrees_with_fp32_across_tasks() {
         let choices = choices.then_some(labels.as_slice());
         fp32.formatter().format(&t, meta, choices, cell).unwrap()
     };
-    // Every kind of prompt the model was trained on, in both answer styles.
+    // Every kind of prompt the model was trained on, in both answer styles:
+    // (name, template, with choices, chat style).
     let mut sets: Vec<(String, Vec<Prompt<'_>>)> = Vec::new();
     let with_cells = [
-        ("annotation", tasks::ANNOTATE_TEMPLATE, true),
+        ("annotation", tasks::ANNOTATE_TEMPLATE, true, false),
         (
             "annotation, no choices",
             "What is the cell type of {input}?",
+            false,
             false,
         ),
         (
             "annotation, chat",
             "Which cell type does {input} belong to?",
             false,
+            true,
         ),
         (
             "drug",
             "Is {input} sensitive or resistant to {drug}?",
+            false,
             false,
         ),
         (
             "drug, chat",
             "Predict the response of {input} to {drug}.",
             false,
+            true,
         ),
     ];
     let texts: Vec<String> = with_cells
         .iter()
-        .map(|(name, t, choices)| {
-            let chat = if name.ends_with("chat") { CHAT } else { "" };
-            format(&format!("{t}{chat}"), *choices, true, &meta)
+        .map(|&(_, t, choices, chat)| {
+            let suffix = if chat { CHAT } else { "" };
+            format(&format!("{t}{suffix}"), choices, true, &meta)
         })
         .collect();
-    for ((name, _, _), text) in with_cells.iter().zip(&texts) {
+    for ((name, ..), text) in with_cells.iter().zip(&texts) {
         let prompts = cells
             .iter()
             .enumerate()
@@ -189,12 +189,11 @@ fn int8_agrees_with_fp32_across_tasks() {
     sets.push(("generation requests".to_string(), prompts));
 
     let gen = GenerationOptions::default().with_max_new_tokens(24);
-    let eos = fp32.package().manifest().special_tokens.eos;
+    let opts = CellOptions::default();
     let (mut same, mut total, mut widest) = (0, 0, 0f32);
     for (name, prompts) in &sets {
         let mut n = 0;
         for chunk in prompts.chunks(32) {
-            let opts = CellOptions::default();
             let a = fp32.generate(chunk, &gen, &opts, None).unwrap();
             let b = int8.generate(chunk, &gen, &opts, None).unwrap();
             for ((p, x), y) in chunk.iter().zip(&a).zip(&b) {
@@ -204,7 +203,7 @@ fn int8_agrees_with_fp32_across_tasks() {
                 }
                 // Where int8 answers otherwise, fp32 must find both answers about equally
                 // likely: int8 may only break near-ties, never overturn a clear decision.
-                let cands = [content(&x.tokens, eos), content(&y.tokens, eos)];
+                let cands = [x.content_tokens().to_vec(), y.content_tokens().to_vec()];
                 let s = fp32.score(std::slice::from_ref(p), &cands).unwrap();
                 let gap = s[0][0] - s[0][1];
                 eprintln!(
@@ -239,14 +238,14 @@ fn annotation_is_accurate() {
     let Some(fp32) = load(Precision::Fp32) else {
         return;
     };
-    let (_, truth, labels) = heldout();
+    let (store, truth, labels) = heldout();
     for mode in [
         AnswerMode::Free,
         AnswerMode::Constrained,
         AnswerMode::Scored,
     ] {
         let opts = TaskOptions::default().with_labels(labels.clone());
-        let p = answers(&fp32, opts, mode);
+        let p = answers(&store, &fp32, opts, mode);
         let correct = p
             .iter()
             .filter(|x| x.label.as_deref() == Some(truth[x.row].as_str()))

@@ -23,17 +23,36 @@ pub struct Generated {
     pub score: Option<f32>,
 }
 
+impl StopReason {
+    /// `tokens` (a sequence that ended for this reason) without its trailing stop token.
+    pub fn strip<'t>(&self, tokens: &'t [u32]) -> &'t [u32] {
+        match self {
+            StopReason::Token(_) => &tokens[..tokens.len().saturating_sub(1)],
+            StopReason::MaxLength => tokens,
+        }
+    }
+}
+
 impl Generated {
     /// The new tokens without a trailing stop token.
     pub fn content_tokens(&self) -> &[u32] {
-        match self.stop {
-            StopReason::Token(_) => &self.tokens[..self.tokens.len().saturating_sub(1)],
-            StopReason::MaxLength => &self.tokens,
-        }
+        self.stop.strip(&self.tokens)
     }
 
     /// Sum of the token log-probabilities (log-likelihood of the whole sequence).
     pub fn total_logprob(&self) -> f32 {
         self.logprobs.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StopReason;
+
+    #[test]
+    fn strip_drops_only_a_stop_token() {
+        assert_eq!(StopReason::Token(1).strip(&[5, 6, 1]), &[5, 6]);
+        assert_eq!(StopReason::Token(1).strip(&[]), &[] as &[u32]);
+        assert_eq!(StopReason::MaxLength.strip(&[5, 6, 7]), &[5, 6, 7]);
     }
 }

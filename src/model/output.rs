@@ -18,6 +18,14 @@ pub struct Answer {
     pub cell: Option<GeneratedCell>,
 }
 
+impl Answer {
+    /// The generated tokens without the stop token (what the text decodes, and what
+    /// [`crate::model::Model::score`] takes as a candidate).
+    pub fn content_tokens(&self) -> &[u32] {
+        self.stop.strip(&self.tokens)
+    }
+}
+
 /// A cell produced by the generator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratedCell {
