@@ -10,4 +10,4 @@ package, ``exporter`` writes a package atomically and ``verify`` proves it.
 __version__ = "0.1.0"
 
 #: Version of the model-package layout described in ``onnx/README.md``.
-PACKAGE_FORMAT_VERSION = 2
+PACKAGE_FORMAT_VERSION = 3

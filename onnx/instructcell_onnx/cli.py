@@ -1,4 +1,4 @@
-"""Command line: ``python -m instructcell_onnx export|verify ...``.
+"""Command line: ``python -m instructcell_onnx export|verify|add-unsigned-int8 ...``.
 
 Exit status: 0 success, 2 bad input or unwritable output, 3 verification failed.
 """
@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--precision", help="comma list of precisions to check (default: all in the package)")
     v.add_argument("--report", type=Path, help="also write the report as JSON here")
     _verify_options(v)
+
+    u = sub.add_parser("add-unsigned-int8",
+                       help="add the unsigned-weight int8 graphs (exact on CPUs without VNNI) to an older package")
+    u.add_argument("--package", type=Path, required=True, help="package directory")
     return p
 
 
@@ -164,6 +168,15 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_unsigned(args: argparse.Namespace) -> int:
+    from .int8_weights import add_unsigned
+
+    for entry in add_unsigned(args.package):
+        print(f"  {entry['file']}: {entry['bytes']} bytes")
+    print(f"unsigned int8 graphs added to {args.package}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the command, map errors to exit codes."""
     args = _parser().parse_args(argv)
@@ -171,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     transformers.logging.set_verbosity_error()
-    torch.set_num_threads(max(1, args.threads))
+    torch.set_num_threads(max(1, getattr(args, "threads", 1)))
     try:
+        if args.command == "add-unsigned-int8":
+            return _add_unsigned(args)
         return _export(args) if args.command == "export" else _verify(args)
     except VerificationError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from .manifest import EMBEDDINGS_NAME, GENES_NAME, TOKENIZER_NAME, build_manifes
 from .modeling import InstructCellModel
 from .cell_input import write_cell_input
 from .onnx_export import PRECISIONS, convert_fp16, export_fp32, quantize_int8
+from .int8_weights import unsigned_entries
 from .verify import verify_package
 
 VERIFICATION_NAME = "verification.json"
@@ -77,6 +78,9 @@ def _write_graphs(root: Path, model: InstructCellModel, precisions: list[str], l
             rel = f"{precision}/{name}.onnx"
             (quantize_int8 if precision == "int8" else convert_fp16)(fp32_path, root / rel)
             entries.append(graph_entry(root, rel, spec, precision))
+            if precision == "int8":
+                entries[-1]["int8_weights"] = "signed"
+                entries += unsigned_entries(root, [entries[-1]])
         log(f"  {name}: {', '.join(precisions)} in {time.time() - start:.1f}s")
     return entries
 

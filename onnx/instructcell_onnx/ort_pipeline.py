@@ -15,18 +15,31 @@ from tokenizers import Tokenizer
 from .cell_input import load_projection
 from .errors import ExportError
 from .graphs import cache_names
+from .int8_weights import entry_weights, preferred_weights
 from .manifest import read_manifest
 
 
 class PackageRunner:
     """ONNX Runtime sessions for one precision of a package, plus its tokenizer and embeddings."""
 
-    def __init__(self, root: Path, precision: str = "fp32", threads: int = 2):
+    def __init__(self, root: Path, precision: str = "fp32", threads: int = 2, int8_weights: str | None = None):
+        """``int8_weights`` picks the int8 set (``signed`` or ``unsigned``); by default the one
+        this CPU multiplies exactly (:func:`~.int8_weights.preferred_weights`) where the package
+        has it."""
         self.root = root
         self.manifest = read_manifest(root)
-        entries = {g["name"]: g for g in self.manifest["graphs"] if g["precision"] == precision}
+        graphs = [g for g in self.manifest["graphs"] if g["precision"] == precision]
+        if precision == "int8":
+            have = {entry_weights(g) for g in graphs}
+            if int8_weights is None:
+                int8_weights = preferred_weights() if preferred_weights() in have else "signed"
+            graphs = [g for g in graphs if entry_weights(g) == int8_weights]
+        #: The int8 weight encoding in use (``None`` for other precisions).
+        self.int8_weights = int8_weights if precision == "int8" else None
+        entries = {g["name"]: g for g in graphs}
         if len(entries) != 4:
-            raise ExportError(f"package {root} has no complete set of {precision} graphs")
+            what = f"{precision} ({int8_weights} weights)" if precision == "int8" else precision
+            raise ExportError(f"package {root} has no complete set of {what} graphs")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1

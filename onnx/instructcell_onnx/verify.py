@@ -257,6 +257,9 @@ def verify_precision(root: Path, model: InstructCellModel, precision: str, pairs
         return report, stats
     _per_graph(runner, model, report)
     stats = _sequence_checks(runner, model, pairs, report, max_new_tokens, seed)
+    if runner.int8_weights:
+        # The set this CPU multiplies exactly (the other computes the same integers elsewhere).
+        stats["int8_weights"] = runner.int8_weights
     _batched_greedy(runner, model, pairs[:4], report, max_new_tokens)
     return report, stats
 

@@ -7,6 +7,7 @@
 
 mod cell_input;
 mod decoder;
+mod int8_choice;
 mod options;
 mod output;
 mod tensors;
@@ -18,13 +19,14 @@ use crate::cellgen::{append_cell, standard_normal, LibraryPrior, ZinbParams};
 use crate::error::{Error, Result};
 use crate::generation::{generate, GenerationOptions, StopReason, TokenFilter};
 use crate::matrix::CsrRows;
-use crate::package::{manifest::ModelDims, ModelPackage, Precision};
+use crate::package::{manifest::ModelDims, Int8Weights, ModelPackage, Precision};
 use crate::preprocess::PreprocessOptions;
 use crate::prompt::{splice_batch, PromptFormatter, SpliceRow, TextTokenizer};
 use crate::rng::Rng;
 use crate::runtime::{runtime_with_pool, Graph, ProviderReport, Runtime, SharedPool};
 use cell_input::CellInput;
 use decoder::{final_hidden, sequence_logprobs, CacheNames, CrossState, OnnxDecoder};
+use int8_choice::choose_int8_weights;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -45,6 +47,7 @@ pub struct Prompt<'a> {
 pub struct Model {
     package: ModelPackage,
     precision: Precision,
+    int8_weights: Option<Int8Weights>,
     _runtime: Arc<Runtime>,
     cell_encoder: Graph,
     text_encoder: Graph,
@@ -63,6 +66,7 @@ impl std::fmt::Debug for Model {
         f.debug_struct("Model")
             .field("package", &self.package.root())
             .field("precision", &self.precision)
+            .field("int8_weights", &self.int8_weights)
             .field("variant", &self.package.manifest().variant)
             .finish()
     }
@@ -78,11 +82,15 @@ impl Model {
     pub fn load(dir: impl AsRef<Path>, opts: &ModelOptions) -> Result<Model> {
         let package = ModelPackage::open(dir)?;
         let precision = opts.precision;
+        let int8_weights = match precision {
+            Precision::Int8 => Some(choose_int8_weights(&package, opts.int8_weights)?),
+            _ => None,
+        };
         for name in crate::package::GRAPH_NAMES {
-            package.graph(name, precision)?;
+            package.graph_in(name, precision, int8_weights)?;
         }
         if !opts.skip_checksums {
-            package.verify(precision)?;
+            package.verify_in(precision, int8_weights)?;
         }
         // The first model loaded in a process sizes the shared thread pool of ONNX Runtime.
         let pool = SharedPool {
@@ -91,7 +99,7 @@ impl Model {
         };
         let rt = runtime_with_pool(opts.onnxruntime_library.as_deref(), pool)?;
         let open = |name: &str| -> Result<Graph> {
-            let entry = package.graph(name, precision)?;
+            let entry = package.graph_in(name, precision, int8_weights)?;
             Graph::open(&rt, &package.path_of(&entry.file), &opts.session, name)
         };
         let m = package.manifest();
@@ -132,7 +140,7 @@ impl Model {
                     path: package.root().to_path_buf(),
                     problem: format!(
                         "graph {} has inputs {:?} and outputs {:?}, not the per-layer cache \
-                         interface of format version 2 for {} decoder layers",
+                         interface (package format 2 and later) for {} decoder layers",
                         graph.name(),
                         graph.input_names(),
                         graph.output_names(),
@@ -152,6 +160,7 @@ impl Model {
             tokenizer,
             _runtime: rt,
             precision,
+            int8_weights,
             cell_input: CellInput::load(&package, precision)?,
             package,
             cache_names,
@@ -167,6 +176,11 @@ impl Model {
     /// Precision of the loaded graphs.
     pub fn precision(&self) -> Precision {
         self.precision
+    }
+
+    /// For int8 models, the weight encoding of the loaded graphs (see [`Int8Weights`]).
+    pub fn int8_weights(&self) -> Option<Int8Weights> {
+        self.int8_weights
     }
 
     /// Architecture sizes.

@@ -1,6 +1,6 @@
 //! Options for loading a model.
 
-use crate::package::Precision;
+use crate::package::{Int8Weights, Precision};
 use crate::runtime::SessionOptions;
 use std::path::PathBuf;
 
@@ -10,6 +10,10 @@ use std::path::PathBuf;
 pub struct ModelOptions {
     /// Which graphs to load (default fp32).
     pub precision: Precision,
+    /// For int8: which weight encoding to load. `None` (default): the one this CPU multiplies
+    /// exactly and fastest ([`Int8Weights::preferred`]); the unsigned set where the package
+    /// lacks the signed one; an error for a signed-only package on a CPU without VNNI.
+    pub int8_weights: Option<Int8Weights>,
     /// Threads, optimisation level and execution providers shared by all graphs.
     pub session: SessionOptions,
     /// Skip the SHA-256 check of the files (sizes are still checked by ONNX Runtime parsing);
@@ -24,6 +28,11 @@ impl ModelOptions {
     /// Sets the precision.
     pub fn with_precision(mut self, p: Precision) -> Self {
         self.precision = p;
+        self
+    }
+    /// Forces the int8 weight encoding (see [`ModelOptions::int8_weights`]).
+    pub fn with_int8_weights(mut self, w: Int8Weights) -> Self {
+        self.int8_weights = Some(w);
         self
     }
     /// Sets the session options.

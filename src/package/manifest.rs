@@ -6,7 +6,9 @@ use serde::Deserialize;
 /// The `format` value every package carries.
 pub const FORMAT_NAME: &str = "instructcell-model-package";
 /// The manifest format version this crate reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest format version this crate reads (version 2 lacks the unsigned int8 graphs).
+pub const MIN_FORMAT_VERSION: u32 = 2;
 
 /// The whole manifest.
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +226,10 @@ pub struct GraphEntry {
     pub precision: String,
     /// Path relative to the package directory.
     pub file: String,
+    /// int8 graphs only: `signed` or `unsigned` weights (see [`super::Int8Weights`]); absent
+    /// (format 2) means signed.
+    #[serde(default)]
+    pub int8_weights: Option<String>,
     /// Size in bytes.
     pub bytes: u64,
     /// Hex SHA-256.

@@ -6,11 +6,16 @@
 //! Nothing here touches the network.
 
 mod checksum;
+mod int8;
 pub mod manifest;
 mod npy;
 
 pub use checksum::{sha256_file, verify_entry};
-pub use manifest::{ArrayEntry, CellInputEntry, GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION};
+pub use int8::Int8Weights;
+pub use manifest::{
+    ArrayEntry, CellInputEntry, GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION,
+    MIN_FORMAT_VERSION,
+};
 pub use npy::{read_f32_matrix, read_matrix, NpyValues};
 
 use crate::error::{Error, Result};
@@ -95,10 +100,11 @@ impl ModelPackage {
                 manifest.format
             )));
         }
-        if manifest.format_version != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&manifest.format_version) {
             return Err(problem(format!(
-                "format version {} is not supported (this crate reads version {FORMAT_VERSION}; \
-                 re-export the package with the exporter in onnx/ to upgrade it)",
+                "format version {} is not supported (this crate reads versions \
+                 {MIN_FORMAT_VERSION} to {FORMAT_VERSION}; re-export the package with the \
+                 exporter in onnx/ to upgrade it)",
                 manifest.format_version
             )));
         }
@@ -152,11 +158,21 @@ impl ModelPackage {
             return Err("generator n_latent disagrees with the model sizes".into());
         }
         for entry in &m.graphs {
-            if entry.precision.parse::<Precision>().is_err() {
-                return Err(format!(
+            let precision = entry.precision.parse::<Precision>().map_err(|_| {
+                format!(
                     "graph {} has unknown precision {:?}",
                     entry.name, entry.precision
-                ));
+                )
+            })?;
+            if let Some(w) = &entry.int8_weights {
+                if precision != Precision::Int8 {
+                    return Err(format!(
+                        "{} graph {} names int8 weights {w:?}",
+                        entry.precision, entry.name
+                    ));
+                }
+                w.parse::<Int8Weights>()
+                    .map_err(|_| format!("graph {} has unknown int8 weights {w:?}", entry.name))?;
             }
         }
         for entry in &m.cell_input {
@@ -193,51 +209,132 @@ impl ModelPackage {
     pub fn precisions(&self) -> Vec<Precision> {
         [Precision::Fp32, Precision::Int8, Precision::Fp16]
             .into_iter()
-            .filter(|p| {
-                GRAPH_NAMES.iter().all(|n| self.find_graph(n, *p).is_some())
-                    && self.find_cell_input(*p).is_some()
+            .filter(|&p| {
+                let complete = match p {
+                    Precision::Int8 => !self.int8_weight_sets().is_empty(),
+                    _ => self.complete(p, None),
+                };
+                complete && self.find_cell_input(p).is_some()
             })
             .collect()
     }
 
-    fn find_graph(&self, name: &str, precision: Precision) -> Option<&GraphEntry> {
-        self.manifest
-            .graphs
-            .iter()
-            .find(|g| g.name == name && g.precision == precision.as_str())
+    /// The int8 weight encodings for which all four int8 graphs are present (signed first).
+    pub fn int8_weight_sets(&self) -> Vec<Int8Weights> {
+        [Int8Weights::Signed, Int8Weights::Unsigned]
+            .into_iter()
+            .filter(|&w| self.complete(Precision::Int8, Some(w)))
+            .collect()
     }
 
-    /// The entry of graph `name` in `precision`.
+    fn complete(&self, precision: Precision, weights: Option<Int8Weights>) -> bool {
+        GRAPH_NAMES
+            .iter()
+            .all(|n| self.find_graph(n, precision, weights).is_some())
+    }
+
+    /// The weights of an int8 entry (absent means signed); `None` for other precisions.
+    fn weights_of(entry: &GraphEntry) -> Option<Int8Weights> {
+        (entry.precision == Precision::Int8.as_str()).then(|| {
+            entry
+                .int8_weights
+                .as_deref()
+                .and_then(|w| w.parse().ok())
+                .unwrap_or(Int8Weights::Signed)
+        })
+    }
+
+    /// `weights` only matters for int8, where `None` means the signed set if it is complete,
+    /// else the unsigned one.
+    fn find_graph(
+        &self,
+        name: &str,
+        precision: Precision,
+        weights: Option<Int8Weights>,
+    ) -> Option<&GraphEntry> {
+        let weights = match precision {
+            Precision::Int8 => Some(weights.unwrap_or_else(|| {
+                self.int8_weight_sets()
+                    .first()
+                    .copied()
+                    .unwrap_or(Int8Weights::Signed)
+            })),
+            _ => None,
+        };
+        self.manifest.graphs.iter().find(|g| {
+            g.name == name && g.precision == precision.as_str() && Self::weights_of(g) == weights
+        })
+    }
+
+    /// The entry of graph `name` in `precision` (for int8, of the signed set where complete,
+    /// else the unsigned one; see [`ModelPackage::graph_in`]).
     ///
     /// # Errors
     /// [`Error::Package`] if the package lacks it (naming the precisions it has).
     pub fn graph(&self, name: &str, precision: Precision) -> Result<&GraphEntry> {
-        self.find_graph(name, precision)
-            .ok_or_else(|| Error::Package {
+        self.graph_in(name, precision, None)
+    }
+
+    /// The entry of graph `name` in `precision`, for int8 with the given weight encoding
+    /// (`None`: as [`ModelPackage::graph`]). `weights` is ignored for fp32 and fp16.
+    ///
+    /// # Errors
+    /// [`Error::Package`] if the package lacks it (naming what it has).
+    pub fn graph_in(
+        &self,
+        name: &str,
+        precision: Precision,
+        weights: Option<Int8Weights>,
+    ) -> Result<&GraphEntry> {
+        self.find_graph(name, precision, weights).ok_or_else(|| {
+            let what = match (precision, weights) {
+                (Precision::Int8, Some(w)) => format!("int8 ({w} weights)"),
+                _ => precision.as_str().to_string(),
+            };
+            let sets = self
+                .int8_weight_sets()
+                .iter()
+                .map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            Error::Package {
                 path: self.root.clone(),
                 problem: format!(
-                    "no {} graph {name:?} (available precisions: {})",
-                    precision.as_str(),
+                    "no {what} graph {name:?} (available precisions: {}; int8 weights: {})",
                     self.precisions()
                         .iter()
                         .map(|p| p.as_str())
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    if sets.is_empty() { "none" } else { &sets }
                 ),
-            })
+            }
+        })
     }
 
-    /// Verifies size and SHA-256 of the auxiliary files and of the graphs of `precision`.
+    /// Verifies size and SHA-256 of the auxiliary files and of the graphs of `precision`
+    /// (for int8, of the set [`ModelPackage::graph`] picks).
     ///
     /// # Errors
     /// [`Error::Package`] naming the first missing, truncated or modified file.
     pub fn verify(&self, precision: Precision) -> Result<()> {
+        self.verify_in(precision, None)
+    }
+
+    /// As [`ModelPackage::verify`], for the int8 graphs of the given weight encoding.
+    ///
+    /// # Errors
+    /// [`Error::Package`] naming the first missing, truncated or modified file.
+    pub fn verify_in(&self, precision: Precision, weights: Option<Int8Weights>) -> Result<()> {
         let f = &self.manifest.files;
         for entry in [&f.tokenizer, &f.genes, &f.token_embeddings] {
             verify_entry(&self.root, entry)?;
         }
         for name in GRAPH_NAMES {
-            verify_entry(&self.root, &self.graph(name, precision)?.file_entry())?;
+            verify_entry(
+                &self.root,
+                &self.graph_in(name, precision, weights)?.file_entry(),
+            )?;
         }
         let input = self.cell_input(precision)?;
         for array in [Some(&input.weight), input.scale.as_ref(), Some(&input.bias)]
