@@ -20,11 +20,12 @@ def _siblings(out: Path) -> list[str]:
 
 def test_manifest_describes_every_file(tiny_package):
     m = json.loads((tiny_package / "manifest.json").read_text())
-    assert m["format_version"] == 2 and m["variant"] == "instruct"
+    assert m["format_version"] == 3 and m["variant"] == "instruct"
     assert m["source"] == {"kind": "random-init", "preset": "tiny", "seed": 0}
-    graphs = {(g["name"], g["precision"]) for g in m["graphs"]}
-    assert graphs == {(n, p) for n in ("cell_encoder", "text_encoder", "decoder", "generator")
-                      for p in ("fp32", "int8", "fp16")}
+    graphs = {(g["name"], g["precision"], g.get("int8_weights")) for g in m["graphs"]}
+    names = ("cell_encoder", "text_encoder", "decoder", "generator")
+    assert graphs == {(n, p, w) for n in names
+                      for p, w in (("fp32", None), ("int8", "signed"), ("int8", "unsigned"), ("fp16", None))}
     for entry in list(m["files"].values()) + m["graphs"]:
         assert sha256_file(tiny_package / entry["file"]) == entry["sha256"]
     sp = m["special_tokens"]
