@@ -5,12 +5,15 @@
 //! engine_bench parity PACKAGE PRECISION THREADS IN.json OUT.json
 //! engine_bench speed  PACKAGE PRECISION THREADS PROMPT_TOKENS NEW_TOKENS BATCH CELLS
 //! ```
+//! PRECISION is `fp32`, `int8` (the encoding this CPU multiplies exactly), `int8-signed`,
+//! `int8-unsigned` or `fp16`.
 //! `parity` reads `{"max_new_tokens": n, "cases": [{"prompt": text, "expression": [..]}]}` and
 //! writes the generated token ids. `speed` builds prompts of exactly PROMPT_TOKENS encoder
 //! positions after splicing, forces NEW_TOKENS output tokens, and prints one JSON line.
 
 use instructcell::generation::GenerationOptions;
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
+use instructcell::package::Int8Weights;
 use instructcell::rng::Rng;
 use std::time::Instant;
 
@@ -19,9 +22,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if a.len() < 4 {
         return Err("usage: engine_bench parity|speed PACKAGE PRECISION THREADS ...".into());
     }
-    let opts = ModelOptions::default()
-        .with_precision(a[2].parse()?)
+    // PRECISION: fp32, int8, fp16, or int8-signed / int8-unsigned to force the weight encoding.
+    let (precision, weights) = match a[2].split_once('-') {
+        Some((p, w)) => (p.parse()?, Some(w.parse::<Int8Weights>()?)),
+        None => (a[2].parse()?, None),
+    };
+    let mut opts = ModelOptions::default()
+        .with_precision(precision)
         .with_threads(a[3].parse()?);
+    if let Some(w) = weights {
+        opts = opts.with_int8_weights(w);
+    }
     let t = Instant::now();
     let model = Model::load(&a[1], &opts)?;
     eprintln!(
@@ -157,8 +168,9 @@ fn speed(
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "{{\"engine\":\"rust\",\"precision\":\"{}\",\"batch\":{batch},\"new_tokens\":{new_tokens},\"cells\":{cells},\"seconds\":{secs:.4},\"cells_per_s\":{:.3},\"tokens\":{tokens}}}",
+        "{{\"engine\":\"rust\",\"precision\":\"{}\",\"int8_weights\":\"{}\",\"batch\":{batch},\"new_tokens\":{new_tokens},\"cells\":{cells},\"seconds\":{secs:.4},\"cells_per_s\":{:.3},\"tokens\":{tokens}}}",
         model.precision().as_str(),
+        model.int8_weights().map_or("none", |w| w.as_str()),
         cells as f64 / secs
     );
     Ok(())

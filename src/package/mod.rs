@@ -28,7 +28,8 @@ pub enum Precision {
     /// 32-bit floats: the reference.
     #[default]
     Fp32,
-    /// Dynamically quantized 8-bit weights (fast on CPUs with VNNI). Activations are quantized
+    /// Dynamically quantized 8-bit weights, in the encoding this CPU multiplies exactly (see
+    /// [`Int8Weights`]; fastest on CPUs with VNNI). Activations are quantized
     /// at run time with one scale per tensor, and a batch is one tensor: an int8 answer can
     /// depend on which prompts share its batch (near-ties between tokens may resolve
     /// differently). fp32 and fp16 answers do not depend on batching.
