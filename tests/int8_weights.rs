@@ -199,9 +199,12 @@ fn a_tampered_set_is_refused_and_the_other_still_loads() {
         .is_ok());
 }
 
+/// A manifest edit.
+type Edit = dyn Fn(&mut serde_json::Value);
+
 #[test]
 fn malformed_encodings_and_versions_are_refused() {
-    let cases: [(&str, Box<dyn Fn(&mut serde_json::Value)>, &str); 4] = [
+    let cases: [(&str, Box<Edit>, &str); 4] = [
         (
             "encoding on an fp32 graph",
             Box::new(|v| v["graphs"][0]["int8_weights"] = "signed".into()),
