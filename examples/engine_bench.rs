@@ -13,7 +13,7 @@
 
 use instructcell::generation::GenerationOptions;
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
-use instructcell::package::Int8Weights;
+use instructcell::package::parse_precision_spec;
 use instructcell::rng::Rng;
 use std::time::Instant;
 
@@ -23,10 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: engine_bench parity|speed PACKAGE PRECISION THREADS ...".into());
     }
     // PRECISION: fp32, int8, fp16, or int8-signed / int8-unsigned to force the weight encoding.
-    let (precision, weights) = match a[2].split_once('-') {
-        Some((p, w)) => (p.parse()?, Some(w.parse::<Int8Weights>()?)),
-        None => (a[2].parse()?, None),
-    };
+    let (precision, weights) = parse_precision_spec(&a[2])?;
     let mut opts = ModelOptions::default()
         .with_precision(precision)
         .with_threads(a[3].parse()?);

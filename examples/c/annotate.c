@@ -84,6 +84,12 @@ int main(int argc, char **argv) {
     IcModel *broken = NULL;
     expect(ic_model_load("/nonexistent/package", "fp32", 1, &broken) == IC_PACKAGE, "missing package");
     expect(ic_model_load(argv[1], "fp64", 1, &broken) == IC_INVALID_ARGUMENT, "bad precision");
+    expect(ic_model_load(argv[1], "fp32-signed", 1, &broken) == IC_INVALID_ARGUMENT,
+           "weight encoding on fp32");
+    IcModel *unsigned_int8 = NULL;
+    expect(ic_model_load(argv[1], "int8-unsigned", 1, &unsigned_int8) == IC_OK,
+           "int8 with unsigned weights");
+    ic_model_free(unsigned_int8);
 
     IcPredictions *drug = NULL;
     st = ic_predict_drug_response_store(model, argv[2], "cisplatin", IC_SCORED, &drug);

@@ -7,6 +7,7 @@ use crate::genes::{AlignOptions, GeneAlignment};
 use crate::io::{AnnDataStore, MatrixReader, ReadOptions};
 use crate::matrix::{CsrRows, RowSource};
 use crate::model::{CellOptions, Model, ModelOptions};
+use crate::package::parse_precision_spec;
 use crate::prompt::Metadata;
 use crate::runtime::{ExecutionProvider, SessionOptions};
 use crate::tasks::{
@@ -59,7 +60,8 @@ pub extern "C" fn ic_version() -> *const c_char {
 
 /// Loads the model package in directory `path` on the CPU.
 ///
-/// `precision`: "fp32", "int8" or "fp16", or NULL for fp32. `threads`: 0 for all available
+/// `precision`: "fp32", "int8" or "fp16", or NULL for fp32; "int8" loads the int8 weights this
+/// CPU multiplies exactly, "int8-signed" / "int8-unsigned" force an encoding. `threads`: 0 for all available
 /// CPUs. On success `*out` receives a handle to release with `ic_model_free`.
 /// Errors: IC_NULL_ARGUMENT, IC_INVALID_UTF8, IC_INVALID_ARGUMENT (unknown precision),
 /// IC_PACKAGE (malformed or tampered package), IC_RUNTIME (ONNX Runtime missing or failing).
@@ -96,8 +98,8 @@ pub unsafe extern "C" fn ic_model_load_with_provider(
 ) -> IcStatus {
     guard(|| {
         let path = unsafe { str_arg(path, "path")? };
-        let precision = match unsafe { opt_str_arg(precision, "precision")? } {
-            Some(p) => p.parse().map_err(fail)?,
+        let (precision, int8_weights) = match unsafe { opt_str_arg(precision, "precision")? } {
+            Some(p) => parse_precision_spec(p).map_err(fail)?,
             None => Default::default(),
         };
         let providers = match unsafe { opt_str_arg(provider, "provider")? } {
@@ -117,9 +119,10 @@ pub unsafe extern "C" fn ic_model_load_with_provider(
         if threads > 0 {
             session = session.with_threads(threads as usize);
         }
-        let opts = ModelOptions::default()
+        let mut opts = ModelOptions::default()
             .with_precision(precision)
             .with_session(session);
+        opts.int8_weights = int8_weights;
         check_out(out, "out")?;
         let model = Model::load(path, &opts).map_err(fail)?;
         unsafe { put(out, Box::into_raw(Box::new(IcModel(model))), "out") }

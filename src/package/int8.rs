@@ -62,6 +62,26 @@ impl std::str::FromStr for Int8Weights {
     }
 }
 
+/// Parses `fp32`, `int8`, `fp16`, or `int8-signed` / `int8-unsigned` (a precision with a forced
+/// int8 weight encoding), as the C API and command lines accept it.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for unknown names and for an encoding on fp32 or fp16.
+pub fn parse_precision_spec(s: &str) -> Result<(super::Precision, Option<Int8Weights>)> {
+    match s.split_once('-') {
+        None => Ok((s.parse()?, None)),
+        Some((p, w)) => {
+            let p: super::Precision = p.parse()?;
+            if p != super::Precision::Int8 {
+                return Err(Error::InvalidArgument(format!(
+                    "{s:?}: only int8 has weight encodings (int8-signed, int8-unsigned)"
+                )));
+            }
+            Ok((p, Some(w.parse()?)))
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 fn signed_is_exact() -> bool {
     std::arch::is_x86_feature_detected!("avx512vnni")
@@ -93,6 +113,33 @@ mod tests {
             "int4".parse::<Int8Weights>(),
             Err(Error::InvalidArgument(_))
         ));
+    }
+
+    #[test]
+    fn precision_specs() {
+        use super::super::Precision;
+        assert_eq!(
+            parse_precision_spec("int8").unwrap(),
+            (Precision::Int8, None)
+        );
+        assert_eq!(
+            parse_precision_spec("fp16").unwrap(),
+            (Precision::Fp16, None)
+        );
+        assert_eq!(
+            parse_precision_spec("int8-unsigned").unwrap(),
+            (Precision::Int8, Some(Int8Weights::Unsigned))
+        );
+        assert_eq!(
+            parse_precision_spec("INT8-signed").unwrap(),
+            (Precision::Int8, Some(Int8Weights::Signed))
+        );
+        for bad in ["fp32-signed", "int8-int4", "int4", "int8-"] {
+            assert!(
+                matches!(parse_precision_spec(bad), Err(Error::InvalidArgument(_))),
+                "{bad}"
+            );
+        }
     }
 
     /// The preference agrees with the kernel's own CPU flags as Linux reports them.

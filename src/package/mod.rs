@@ -11,7 +11,7 @@ pub mod manifest;
 mod npy;
 
 pub use checksum::{sha256_file, verify_entry};
-pub use int8::Int8Weights;
+pub use int8::{parse_precision_spec, Int8Weights};
 pub use manifest::{
     ArrayEntry, CellInputEntry, GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION,
     MIN_FORMAT_VERSION,
