@@ -5,34 +5,16 @@
 use instructcell::model::{Model, ModelOptions};
 use instructcell::package::{Int8Weights, ModelPackage, Precision};
 use instructcell::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn source() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-random")
-}
+mod package_support;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
+use package_support::{edit_manifest, tiny_copy, tiny_package as source};
 
 /// A private copy of the tiny package with its manifest edited by `f`.
 fn edited(f: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&source(), dir.path());
-    let p = dir.path().join("manifest.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-    f(&mut v);
-    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let dir = tiny_copy();
+    edit_manifest(dir.path(), f);
     dir
 }
 

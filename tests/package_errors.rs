@@ -4,39 +4,10 @@
 use instructcell::model::{Model, ModelOptions};
 use instructcell::package::{ModelPackage, Precision};
 use instructcell::Error;
-use std::path::{Path, PathBuf};
 
-fn source() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny-random")
-}
+mod package_support;
 
-/// A private copy of the tiny package to damage.
-fn copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&source(), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
-fn edit_manifest(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
-    let p = dir.join("manifest.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-    f(&mut v);
-    std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-}
+use package_support::{edit_manifest, tiny_copy as copy, tiny_package as source};
 
 fn package_problem(err: Error) -> String {
     match err {

@@ -1,6 +1,8 @@
 //! The typed tasks on the bundled tiny package (random weights: answers are meaningless, the
 //! guarantees are not) and the bundled PBMC store.
 
+mod package_support;
+
 use instructcell::genes::{AlignOptions, GeneAlignment};
 use instructcell::io::{AddColumnsOptions, AnnDataStore, ReadOptions, WriteOptions};
 use instructcell::matrix::CsrRows;
@@ -11,7 +13,8 @@ use instructcell::tasks::{
     AnswerMode, CellRequest, Control, GenerateOptions, GeneratedCells, TaskOptions,
 };
 use instructcell::Error;
-use std::path::{Path, PathBuf};
+use package_support::copy_dir;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 fn root() -> PathBuf {
@@ -168,19 +171,6 @@ fn drug_response_defaults_to_sensitive_or_resistant() {
         |p| matches!(p.label.as_deref(), Some("Sensitive" | "Resistant"))
             && p.probabilities.len() == 2
     ));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), t).unwrap();
-        }
-    }
 }
 
 #[test]
