@@ -32,8 +32,6 @@ from . import PACKAGE_FORMAT_VERSION
 from .errors import ExportError
 from .manifest import MANIFEST_NAME, file_entry, read_manifest
 
-#: The two encodings, as written in a graph entry's ``int8_weights`` field.
-WEIGHTS = ("signed", "unsigned")
 #: Directory of the unsigned set inside a package.
 UNSIGNED_DIR = "int8-unsigned"
 #: CPU flags (Linux ``/proc/cpuinfo``) under which int8 × uint8 products are exact.
@@ -101,15 +99,22 @@ def to_unsigned(src: Path, dst: Path) -> int:
     return len(shifted)
 
 
+def _write_unsigned(root: Path, signed: list[dict[str, Any]], out_dir: Path) -> list[dict[str, Any]]:
+    """Write the unsigned twin of each ``signed`` entry's graph into ``out_dir``; the twins'
+    entries, naming ``int8-unsigned/<file>`` (sizes and checksums still those of the signed
+    files: fill them in once the files are in place)."""
+    derived = []
+    for entry in signed:
+        name = Path(entry["file"]).name
+        to_unsigned(root / entry["file"], out_dir / name)
+        derived.append({**entry, "file": f"{UNSIGNED_DIR}/{name}", "int8_weights": "unsigned"})
+    return derived
+
+
 def unsigned_entries(root: Path, signed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Write the unsigned set of ``signed`` int8 entries under ``root/int8-unsigned``; their entries."""
     (root / UNSIGNED_DIR).mkdir(exist_ok=True)
-    out = []
-    for entry in signed:
-        rel = f"{UNSIGNED_DIR}/{Path(entry['file']).name}"
-        to_unsigned(root / entry["file"], root / rel)
-        out.append({**entry, **file_entry(root, rel), "int8_weights": "unsigned"})
-    return out
+    return [{**d, **file_entry(root, d["file"])} for d in _write_unsigned(root, signed, root / UNSIGNED_DIR)]
 
 
 def add_unsigned(root: Path) -> list[dict[str, Any]]:
@@ -129,11 +134,7 @@ def add_unsigned(root: Path) -> list[dict[str, Any]]:
         raise ExportError(f"{root / UNSIGNED_DIR} exists but the manifest does not list it; remove it first")
     tmp = Path(tempfile.mkdtemp(prefix=f".{UNSIGNED_DIR}.partial-", dir=root))
     try:
-        derived = []
-        for entry in signed:
-            name = Path(entry["file"]).name
-            to_unsigned(root / entry["file"], tmp / name)
-            derived.append({**entry, "file": f"{UNSIGNED_DIR}/{name}", "int8_weights": "unsigned"})
+        derived = _write_unsigned(root, signed, tmp)
         os.rename(tmp, root / UNSIGNED_DIR)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -32,7 +32,8 @@ class PackageRunner:
         if precision == "int8":
             have = {entry_weights(g) for g in graphs}
             if int8_weights is None:
-                int8_weights = preferred_weights() if preferred_weights() in have else "signed"
+                preferred = preferred_weights()
+                int8_weights = preferred if preferred in have else "signed"
             graphs = [g for g in graphs if entry_weights(g) == int8_weights]
         #: The int8 weight encoding in use (``None`` for other precisions).
         self.int8_weights = int8_weights if precision == "int8" else None
