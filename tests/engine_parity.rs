@@ -147,9 +147,16 @@ fn golden(name: &'static str, required: bool) -> Option<Golden> {
 /// absent here (set INSTRUCTCELL_REQUIRE_ORT=1 to fail instead, as the repository's test script
 /// does).
 fn fixtures(precision: Precision) -> Vec<(Golden, Model)> {
-    let opts = ModelOptions::default()
-        .with_threads(2)
-        .with_precision(precision);
+    fixtures_with(
+        ModelOptions::default()
+            .with_threads(2)
+            .with_precision(precision),
+    )
+}
+
+/// [`fixtures`] with every package loaded with `opts`.
+fn fixtures_with(opts: ModelOptions) -> Vec<(Golden, Model)> {
+    let precision = opts.precision;
     let mut out = Vec::new();
     for (name, required) in FIXTURES {
         let Some(g) = golden(name, required) else {
@@ -483,6 +490,63 @@ fn int8_graphs_track_fp32_greedy() {
         }
     }
 }
+
+#[test]
+fn int8_with_fp32_tie_margin_gives_the_reference_answers() {
+    let opts = ModelOptions::default()
+        .with_threads(2)
+        .with_precision(Precision::Int8)
+        .with_fp32_tie_margin(TIE_MARGIN);
+    for (g, model) in fixtures_with(opts) {
+        assert_eq!(model.fp32_tie_margin(), Some(TIE_MARGIN));
+        let n = g.cases.len();
+        let (same, _, _, answers) = agreement(&model, &g);
+        let redecided = answers
+            .iter()
+            .filter(|a| a.precision == Precision::Fp32)
+            .count();
+        eprintln!(
+            "{}: int8 with fp32 near-ties (< {TIE_MARGIN} nats): {same}/{n} sequences equal the \
+             reference, {redecided} re-decided in fp32",
+            g.name
+        );
+        for (i, (a, c)) in answers.iter().zip(&g.cases).enumerate() {
+            assert_eq!(
+                a.tokens, c.greedy,
+                "{} case {i} ({:?}, margin {:?})",
+                g.name, a.precision, a.min_margin
+            );
+            // An answer int8 kept decided every step by at least the margin.
+            if a.precision == Precision::Int8 {
+                assert!(
+                    a.min_margin.is_some_and(|m| m >= TIE_MARGIN),
+                    "{} case {i}",
+                    g.name
+                );
+            } else {
+                assert_eq!(a.precision, Precision::Fp32);
+            }
+        }
+        // The trained model decides most of its answers clearly: int8 keeps those.
+        if records_margins(&g) {
+            assert!(
+                redecided < n,
+                "{}: every answer was re-decided in fp32",
+                g.name
+            );
+        }
+    }
+}
+
+/// Whether a fixture records fp32 margins (the trained one does; the random one's answers are
+/// all near-ties).
+fn records_margins(g: &Golden) -> bool {
+    g.cases.iter().any(|c| c.greedy_min_margin.is_some())
+}
+
+/// Three times the largest change of a top-1/top-2 margin between int8 and fp32 measured over
+/// the trained fixture's answers (0.16 nats).
+const TIE_MARGIN: f32 = 0.5;
 
 /// A top-1/top-2 logit margin that int8 quantization noise must not overturn.
 const CLEAR_MARGIN: f32 = 0.05;

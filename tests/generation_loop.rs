@@ -96,16 +96,23 @@ fn greedy_matches_a_step_by_step_argmax_and_is_batch_independent() {
         let lm = ToyLm::new(20, 7, &[p], 2.0);
         let mut hist = vec![1000 + p as u32, START];
         let mut expect = Vec::new();
+        let mut margin = f32::INFINITY;
         for _ in 0..12 {
             let l = lm.logits_for(&hist);
-            let t = (0..20).fold(0, |b, i| if l[i] > l[b] { i } else { b }) as u32;
-            expect.push(t);
-            hist.push(t);
-            if t == EOS {
+            let t = (0..20).fold(0, |b, i| if l[i] > l[b] { i } else { b });
+            let mut sorted = l.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            assert_eq!(sorted[0], l[t]);
+            margin = margin.min(sorted[0] - sorted[1]);
+            expect.push(t as u32);
+            hist.push(t as u32);
+            if t as u32 == EOS {
                 break;
             }
         }
         assert_eq!(batched[i].tokens, expect);
+        // The smallest top-1/top-2 gap along the answer, as a tie check reads it.
+        assert_eq!(batched[i].min_margin, Some(margin), "row {i}");
     }
 }
 
@@ -200,6 +207,9 @@ fn top_k_one_sampling_equals_greedy() {
     let b = run(&prompts, &greedy, 30, 1.0);
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.tokens, y.tokens);
+        // Margins are a greedy measure only.
+        assert_eq!(x.min_margin, None);
+        assert!(y.min_margin.is_some_and(|m| m >= 0.0));
     }
 }
 
@@ -215,6 +225,7 @@ fn one_beam_equals_greedy() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.tokens, y.tokens);
         assert_eq!(x.logprobs, y.logprobs);
+        assert_eq!(x.min_margin, None);
     }
 }
 

@@ -219,6 +219,7 @@ pub(super) fn beam_search(
                 logprobs: best.logprobs,
                 stop,
                 score: Some(best.score),
+                min_margin: None,
             })
         })
         .collect()

@@ -21,6 +21,11 @@ pub struct Generated {
     pub stop: StopReason,
     /// Beam search only: the hypothesis score (`sum of log-probabilities / length^penalty`).
     pub score: Option<f32>,
+    /// Greedy search only: the smallest margin, over the steps, by which the chosen token's
+    /// score beat the best other token's (after stop suppression and token filters; `+inf`
+    /// where only one token was allowed). A small margin means a near-tie that a slightly
+    /// different computation of the logits (another precision) could decide otherwise.
+    pub min_margin: Option<f32>,
 }
 
 impl StopReason {

@@ -107,10 +107,36 @@ pub fn argmax(scores: &[f32]) -> usize {
     best
 }
 
+/// [`argmax`] together with its margin: how far the best score lies above the best of the
+/// others (`0` for a tie, `+inf` when every other score is `-inf` or there is no other).
+pub fn argmax_margin(scores: &[f32]) -> (usize, f32) {
+    let best = argmax(scores);
+    let runner_up = scores
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != best)
+        .map(|(_, &s)| s)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let margin = if runner_up == f32::NEG_INFINITY {
+        f32::INFINITY
+    } else {
+        scores[best] - runner_up
+    };
+    (best, margin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     const NINF: f32 = f32::NEG_INFINITY;
+
+    #[test]
+    fn argmax_margin_measures_the_runner_up() {
+        assert_eq!(argmax_margin(&[0.5, 2.0, 1.25]), (1, 0.75));
+        assert_eq!(argmax_margin(&[3.0, 3.0, 1.0]), (0, 0.0));
+        assert_eq!(argmax_margin(&[NINF, 1.0, NINF]), (1, f32::INFINITY));
+        assert_eq!(argmax_margin(&[7.0]), (0, f32::INFINITY));
+    }
 
     #[test]
     fn temperature_scales() {

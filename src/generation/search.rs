@@ -6,7 +6,7 @@ use super::filter::TokenFilter;
 use super::options::{Decoding, GenerationOptions};
 use super::output::{Generated, StopReason};
 use super::processors::{
-    apply_temperature, apply_top_k, apply_top_p, argmax, log_sum_exp, suppress,
+    apply_temperature, apply_top_k, apply_top_p, argmax_margin, log_sum_exp, suppress,
 };
 use super::sampling::sample_index;
 use crate::error::{Error, Result};
@@ -50,6 +50,8 @@ pub fn generate(
     let mut active: Vec<usize> = (0..n).collect();
     let mut tokens: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut logprobs: Vec<Vec<f32>> = vec![Vec::new(); n];
+    let greedy = matches!(opts.decoding, Decoding::Greedy);
+    let mut margins: Vec<f32> = vec![f32::INFINITY; n];
     let mut rngs: Vec<Option<Rng>> = row_ids
         .iter()
         .map(|&id| match &opts.decoding {
@@ -92,7 +94,11 @@ pub fn generate(
                     let rng = rngs[req].as_mut().expect("sampling rows have a stream");
                     sample_index(&scores, rng)
                 }
-                _ => argmax(&scores),
+                _ => {
+                    let (best, margin) = argmax_margin(&scores);
+                    margins[req] = margins[req].min(margin);
+                    best
+                }
             } as u32;
             // Only the chosen token's log-probability is kept: no need to normalise the row.
             tokens[req].push(tok);
@@ -111,6 +117,7 @@ pub fn generate(
                         logprobs: std::mem::take(&mut logprobs[req]),
                         stop: reason,
                         score: None,
+                        min_margin: greedy.then_some(margins[req]),
                     });
                 }
                 None => {

@@ -11,13 +11,14 @@ mod int8_choice;
 mod options;
 mod output;
 mod tensors;
+mod ties;
 
 pub use options::{CellOptions, ModelOptions};
 pub use output::{Answer, GeneratedCell, ZinbOutput};
 
 use crate::cellgen::{append_cell, standard_normal, LibraryPrior, ZinbParams};
 use crate::error::{Error, Result};
-use crate::generation::{generate, GenerationOptions, StopReason, TokenFilter};
+use crate::generation::{generate, Decoding, GenerationOptions, StopReason, TokenFilter};
 use crate::matrix::CsrRows;
 use crate::package::{manifest::ModelDims, Int8Weights, ModelPackage, Precision};
 use crate::preprocess::PreprocessOptions;
@@ -59,6 +60,8 @@ pub struct Model {
     genes: Vec<String>,
     cache_names: Arc<CacheNames>,
     cell_input: CellInput,
+    /// The fp32 graphs of the same package and the margin below which they re-decide.
+    tie_check: Option<(Box<Model>, f32)>,
 }
 
 impl std::fmt::Debug for Model {
@@ -67,6 +70,7 @@ impl std::fmt::Debug for Model {
             .field("package", &self.package.root())
             .field("precision", &self.precision)
             .field("int8_weights", &self.int8_weights)
+            .field("fp32_tie_margin", &self.fp32_tie_margin())
             .field("variant", &self.package.manifest().variant)
             .finish()
     }
@@ -80,8 +84,18 @@ impl Model {
     /// [`Error::Package`] for a malformed, incomplete or tampered package; the runtime's errors
     /// when ONNX Runtime cannot be found or a provider cannot start.
     pub fn load(dir: impl AsRef<Path>, opts: &ModelOptions) -> Result<Model> {
-        let package = ModelPackage::open(dir)?;
+        let dir = dir.as_ref();
         let precision = opts.precision;
+        let tie_check = match opts.fp32_tie_margin {
+            Some(m) if precision != Precision::Fp32 => {
+                let margin = ties::check_margin(m)?;
+                let mut fp32 = opts.clone().with_precision(Precision::Fp32);
+                fp32.fp32_tie_margin = None;
+                Some((Box::new(Model::load(dir, &fp32)?), margin))
+            }
+            _ => None,
+        };
+        let package = ModelPackage::open(dir)?;
         let int8_weights = match precision {
             Precision::Int8 => Some(choose_int8_weights(&package, opts.int8_weights)?),
             _ => None,
@@ -164,6 +178,7 @@ impl Model {
             cell_input: CellInput::load(&package, precision)?,
             package,
             cache_names,
+            tie_check,
         };
         Ok(model)
     }
@@ -181,6 +196,12 @@ impl Model {
     /// For int8 models, the weight encoding of the loaded graphs (see [`Int8Weights`]).
     pub fn int8_weights(&self) -> Option<Int8Weights> {
         self.int8_weights
+    }
+
+    /// The margin (nats) below which the fp32 graphs re-decide this model's near-ties, when
+    /// they were loaded for it ([`ModelOptions::fp32_tie_margin`]).
+    pub fn fp32_tie_margin(&self) -> Option<f32> {
+        self.tie_check.as_ref().map(|(_, m)| *m)
     }
 
     /// Architecture sizes.
@@ -422,7 +443,8 @@ impl Model {
     /// Cells are encoded in one batch, prompts are encoded in one padded batch, then decoded
     /// together (finished rows leave the batch). Prompts that end with the cell-generation signal
     /// get a generated cell (see [`CellOptions`]). `filter` can restrict tokens (constrained
-    /// answers).
+    /// answers). A reduced-precision model loaded with a tie margin
+    /// ([`ModelOptions::fp32_tie_margin`]) answers its greedy near-ties with the fp32 graphs.
     ///
     /// # Errors
     /// Prompt, shape and runtime errors; nothing is returned partially.
@@ -447,12 +469,27 @@ impl Model {
             let mut dec = OnnxDecoder::new(&self.decoder, &cross, d.vocab_size, st.pad)?;
             generate(&mut dec, st.decoder_start, &st.stop, opts, &row_ids, filter)?
         };
+        let mut redecided: Vec<Option<Answer>> = vec![None; prompts.len()];
+        if let (Some((fp32, margin)), Decoding::Greedy) = (&self.tie_check, &opts.decoding) {
+            let rows = ties::near_tie_answers(&generated, *margin);
+            if !rows.is_empty() {
+                let sub: Vec<Prompt<'_>> = rows.iter().map(|&i| prompts[i]).collect();
+                for (i, a) in rows
+                    .iter()
+                    .zip(fp32.generate(&sub, opts, cell_opts, filter)?)
+                {
+                    redecided[*i] = Some(a);
+                }
+            }
+        }
 
         let signal = st.signal.first().copied();
         let wants_cell: Vec<usize> = generated
             .iter()
             .enumerate()
-            .filter(|(_, g)| signal.is_some() && g.stop == StopReason::Token(signal.unwrap_or(0)))
+            .filter(|(i, g)| {
+                redecided[*i].is_none() && signal.is_some_and(|s| g.stop == StopReason::Token(s))
+            })
             .map(|(i, _)| i)
             .collect();
         let mut cells_out: Vec<Option<GeneratedCell>> = vec![None; prompts.len()];
@@ -479,14 +516,18 @@ impl Model {
         generated
             .into_iter()
             .zip(cells_out)
-            .map(|(g, cell)| {
-                Ok(Answer {
+            .zip(redecided)
+            .map(|((g, cell), fp32)| match fp32 {
+                Some(a) => Ok(a),
+                None => Ok(Answer {
                     text: self.tokenizer.decode(g.content_tokens())?,
                     tokens: g.tokens,
                     logprobs: g.logprobs,
                     stop: g.stop,
                     cell,
-                })
+                    min_margin: g.min_margin,
+                    precision: self.precision,
+                }),
             })
             .collect()
     }
@@ -507,7 +548,9 @@ impl Model {
 
     /// Log-likelihood of every candidate answer for every prompt: `result[i][j]` is
     /// `log p(candidates[j] + end-of-sequence | prompt i)` under the model, computed
-    /// teacher-forced (the candidates are token ids, e.g. from [`Self::label_tokens`]).
+    /// teacher-forced (the candidates are token ids, e.g. from [`Self::label_tokens`]). With a
+    /// tie margin ([`ModelOptions::fp32_tie_margin`]), the rows whose two best candidates lie
+    /// closer than the margin are the fp32 graphs' scores.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for no or empty candidates; prompt, shape and runtime errors.
@@ -546,6 +589,15 @@ impl Model {
             let all: Vec<Vec<u32>> = (start..end).flat_map(|_| seqs.iter().cloned()).collect();
             let lp = sequence_logprobs(&self.decoder, &sub, &all, st.pad, self.dims().vocab_size)?;
             out.extend(lp.chunks(k).map(<[f32]>::to_vec));
+        }
+        if let Some((fp32, margin)) = &self.tie_check {
+            let rows = ties::near_tie_scores(&out, *margin);
+            if !rows.is_empty() {
+                let sub: Vec<Prompt<'_>> = rows.iter().map(|&i| prompts[i]).collect();
+                for (&i, row) in rows.iter().zip(fp32.score(&sub, candidates)?) {
+                    out[i] = row;
+                }
+            }
         }
         Ok(out)
     }

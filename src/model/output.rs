@@ -2,6 +2,7 @@
 
 use crate::generation::StopReason;
 use crate::matrix::CsrRows;
+use crate::package::Precision;
 
 /// The answer to one prompt.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +17,12 @@ pub struct Answer {
     pub stop: StopReason,
     /// When the model emitted the cell-generation signal: the generated cell.
     pub cell: Option<GeneratedCell>,
+    /// Greedy search only: the smallest margin by which a chosen token beat the runner-up
+    /// (see [`crate::generation::Generated::min_margin`]).
+    pub min_margin: Option<f32>,
+    /// The precision of the graphs that produced this answer: the model's own, or fp32 where a
+    /// near-tie was re-decided ([`crate::model::ModelOptions::fp32_tie_margin`]).
+    pub precision: Precision,
 }
 
 impl Answer {

@@ -1,0 +1,103 @@
+//! Near-ties of a reduced-precision model, re-decided by its fp32 graphs.
+//!
+//! int8 and fp16 graphs compute logits a little differently from fp32 (on the bundled trained
+//! package, top-1/top-2 margins move by at most 0.16 nats). Where fp32 decides by more than
+//! that, both precisions choose the same token; where the reduced-precision margin is smaller
+//! than the caller's bound, the decision could go either way, so that prompt is run again in
+//! fp32 and its fp32 answer is returned (`Answer::precision` says which graphs decided).
+
+use crate::error::{Error, Result};
+use crate::generation::Generated;
+
+/// A validated tie margin: finite and not negative.
+pub(super) fn check_margin(margin: f32) -> Result<f32> {
+    if margin.is_finite() && margin >= 0.0 {
+        Ok(margin)
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "the fp32 tie margin must be a finite number of nats >= 0, not {margin}"
+        )))
+    }
+}
+
+/// Rows of a greedy batch that some step decided by less than `margin`.
+pub(super) fn near_tie_answers(generated: &[Generated], margin: f32) -> Vec<usize> {
+    generated
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.min_margin.is_some_and(|m| m < margin))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Rows of candidate scores whose two best candidates lie closer than `margin`.
+pub(super) fn near_tie_scores(scores: &[Vec<f32>], margin: f32) -> Vec<usize> {
+    scores
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| {
+            let mut best = f32::NEG_INFINITY;
+            let mut second = f32::NEG_INFINITY;
+            for &s in row.iter() {
+                if s > best {
+                    second = best;
+                    best = s;
+                } else if s > second {
+                    second = s;
+                }
+            }
+            row.len() > 1 && (row.iter().any(|s| s.is_nan()) || best - second < margin)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generation::StopReason;
+
+    fn answer(min_margin: Option<f32>) -> Generated {
+        Generated {
+            tokens: vec![5, 1],
+            logprobs: vec![-0.1, -0.2],
+            stop: StopReason::Token(1),
+            score: None,
+            min_margin,
+        }
+    }
+
+    #[test]
+    fn greedy_rows_below_the_margin_are_re_decided() {
+        let g = [
+            answer(Some(0.3)),
+            answer(Some(0.7)),
+            answer(None),
+            answer(Some(f32::INFINITY)),
+            answer(Some(0.0)),
+        ];
+        assert_eq!(near_tie_answers(&g, 0.5), vec![0, 4]);
+        assert_eq!(near_tie_answers(&g, 0.0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn scored_rows_with_close_candidates_are_re_decided() {
+        let s = vec![
+            vec![-1.0, -1.2, -5.0],
+            vec![-3.0, -1.0, -2.0],
+            vec![-0.5],
+            vec![-2.0, -2.0],
+            vec![f32::NAN, -1.0],
+        ];
+        assert_eq!(near_tie_scores(&s, 0.5), vec![0, 3, 4]);
+    }
+
+    #[test]
+    fn margins_must_be_finite_and_not_negative() {
+        assert_eq!(check_margin(0.5).unwrap(), 0.5);
+        assert_eq!(check_margin(0.0).unwrap(), 0.0);
+        for bad in [-0.1, f32::NAN, f32::INFINITY] {
+            assert!(matches!(check_margin(bad), Err(Error::InvalidArgument(_))));
+        }
+    }
+}
