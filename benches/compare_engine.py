@@ -106,6 +106,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=20)
     ap.add_argument("--skip-torch-speed", action="store_true")
+    ap.add_argument("--tie-margin", type=float,
+                    help="also time int8 whose near-ties under this many nats are re-decided in fp32 "
+                         "(random weights: nearly every answer is a near-tie, so this is the worst case)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     manifest = json.loads((args.package / "manifest.json").read_text())
@@ -122,10 +125,15 @@ def main() -> None:
             line = {"batch": batch, "new_tokens": new}
             if not args.skip_torch_speed:
                 line["pytorch"] = torch_speed(model, tok, 97, new, batch, cells)
-            for precision in ("fp32", "int8-signed", "int8-unsigned"):
+            precisions = ["fp32", "int8-signed", "int8-unsigned"]
+            if args.tie_margin is not None:
+                precisions.append(f"int8+ties={args.tie_margin}")
+            for precision in precisions:
                 out = json.loads(engine("speed", str(args.package), precision, str(args.threads), "97", str(new),
                                         str(batch), str(cells)))
                 line[precision] = out["cells_per_s"]
+                if "+ties=" in precision:
+                    line["redecided"] = f"{out['redecided']}/{cells}"
             rows.append(line)
             print(json.dumps(line))
     exact = preferred_weights()
@@ -133,8 +141,9 @@ def main() -> None:
           f" (cells/s, {args.threads} threads; int8 as loaded by default here: {exact})")
     for r in rows:
         pt = f"{r['pytorch']:.2f}" if "pytorch" in r else "-"
+        ties = "".join(f"  {k}: {v:.2f} ({r['redecided']} re-decided)" for k, v in r.items() if "+ties=" in k)
         print(f"{r['batch']:>5} {r['new_tokens']:>4} {pt:>9} {r['fp32']:>12.2f} {r['int8-signed']:>12.2f}"
-              f" {r['int8-unsigned']:>14.2f}")
+              f" {r['int8-unsigned']:>14.2f}{ties}")
     if same != total:
         raise SystemExit(f"parity failed: {total - same} of {total} prompts differ")
 

@@ -6,7 +6,8 @@
 //! engine_bench speed  PACKAGE PRECISION THREADS PROMPT_TOKENS NEW_TOKENS BATCH CELLS
 //! ```
 //! PRECISION is `fp32`, `int8` (the encoding this CPU multiplies exactly), `int8-signed`,
-//! `int8-unsigned` or `fp16`.
+//! `int8-unsigned` or `fp16`, optionally followed by `+ties=M`: near-ties under `M` nats are
+//! re-decided by the fp32 graphs (`ModelOptions::fp32_tie_margin`).
 //! `parity` reads `{"max_new_tokens": n, "cases": [{"prompt": text, "expression": [..]}]}` and
 //! writes the generated token ids. `speed` builds prompts of exactly PROMPT_TOKENS encoder
 //! positions after splicing, forces NEW_TOKENS output tokens, and prints one JSON line.
@@ -22,13 +23,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if a.len() < 4 {
         return Err("usage: engine_bench parity|speed PACKAGE PRECISION THREADS ...".into());
     }
-    // PRECISION: fp32, int8, fp16, or int8-signed / int8-unsigned to force the weight encoding.
-    let (precision, weights) = parse_precision_spec(&a[2])?;
+    // PRECISION: fp32, int8, fp16, or int8-signed / int8-unsigned to force the weight encoding;
+    // `+ties=M` leaves near-ties under M nats to the fp32 graphs.
+    let (spec, ties) = match a[2].split_once("+ties=") {
+        Some((p, m)) => (p, Some(m.parse::<f32>()?)),
+        None => (a[2].as_str(), None),
+    };
+    let (precision, weights) = parse_precision_spec(spec)?;
     let mut opts = ModelOptions::default()
         .with_precision(precision)
         .with_threads(a[3].parse()?);
     if let Some(w) = weights {
         opts = opts.with_int8_weights(w);
+    }
+    if let Some(m) = ties {
+        opts = opts.with_fp32_tie_margin(m);
     }
     let t = Instant::now();
     let model = Model::load(&a[1], &opts)?;
@@ -143,31 +152,39 @@ fn speed(
     let gen = GenerationOptions::default()
         .with_min_new_tokens(new_tokens)
         .with_max_new_tokens(new_tokens);
-    let run = |range: std::ops::Range<usize>| -> Result<usize, Box<dyn std::error::Error>> {
-        let prompts: Vec<Prompt<'_>> = range
-            .map(|i| Prompt {
-                text: &text,
-                expression: Some(&exprs[i]),
-                id: i as u64,
-            })
-            .collect();
-        let out = model.generate(&prompts, &gen, &CellOptions::default(), None)?;
-        Ok(out.iter().map(|a| a.tokens.len()).sum())
-    };
+    let run =
+        |range: std::ops::Range<usize>| -> Result<(usize, usize), Box<dyn std::error::Error>> {
+            let prompts: Vec<Prompt<'_>> = range
+                .map(|i| Prompt {
+                    text: &text,
+                    expression: Some(&exprs[i]),
+                    id: i as u64,
+                })
+                .collect();
+            let out = model.generate(&prompts, &gen, &CellOptions::default(), None)?;
+            let redecided = out
+                .iter()
+                .filter(|a| a.precision != model.precision())
+                .count();
+            Ok((out.iter().map(|a| a.tokens.len()).sum(), redecided))
+        };
     run(0..batch.min(cells))?; // warm-up: first-run allocations and kernel selection
     let t = Instant::now();
-    let mut tokens = 0;
+    let (mut tokens, mut redecided) = (0, 0);
     let mut start = 0;
     while start < cells {
         let end = (start + batch).min(cells);
-        tokens += run(start..end)?;
+        let (t, r) = run(start..end)?;
+        tokens += t;
+        redecided += r;
         start = end;
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "{{\"engine\":\"rust\",\"precision\":\"{}\",\"int8_weights\":\"{}\",\"batch\":{batch},\"new_tokens\":{new_tokens},\"cells\":{cells},\"seconds\":{secs:.4},\"cells_per_s\":{:.3},\"tokens\":{tokens}}}",
+        "{{\"engine\":\"rust\",\"precision\":\"{}\",\"int8_weights\":\"{}\",\"batch\":{batch},\"new_tokens\":{new_tokens},\"cells\":{cells},\"seconds\":{secs:.4},\"cells_per_s\":{:.3},\"tokens\":{tokens},\"fp32_tie_margin\":{},\"redecided\":{redecided}}}",
         model.precision().as_str(),
         model.int8_weights().map_or("none", |w| w.as_str()),
+        model.fp32_tie_margin().map_or("null".to_string(), |m| m.to_string()),
         cells as f64 / secs
     );
     Ok(())

@@ -163,6 +163,24 @@ enum IcStatus ic_model_load_with_provider(const char *path,
                                           struct IcModel **out);
 
 /*
+ Loads the model package in directory `path` on the CPU, like `ic_model_load`, and for an
+ "int8" or "fp16" `precision` also its fp32 graphs, which decide the near-ties: a greedy
+ answer whose smallest top-1/top-2 logit margin is below `fp32_tie_margin` nats, and a scored
+ cell whose two best labels lie that close, is answered by the fp32 graphs, so answers are
+ the fp32 answers at reduced-precision speed for every clear decision (0.5 suits the bundled
+ trained package). No effect for "fp32". Errors as `ic_model_load`; IC_INVALID_ARGUMENT for
+ a negative or non-finite margin, IC_PACKAGE when the fp32 graphs are missing or tampered.
+
+ # Safety
+ As `ic_model_load`.
+ */
+enum IcStatus ic_model_load_tie_checked(const char *path,
+                                        const char *precision,
+                                        uint32_t threads,
+                                        float fp32_tie_margin,
+                                        struct IcModel **out);
+
+/*
  Releases a model. NULL is ignored.
 
  # Safety

@@ -53,6 +53,27 @@ int main(int argc, char **argv) {
     }
     expect(ic_predictions_label(preds, n) == NULL, "out-of-range label is NULL");
     expect(isnan(ic_predictions_confidence(preds, n)), "out-of-range confidence is NaN");
+
+    /* int8 speed with fp32 answers: near-ties (margins under 0.5 nats) go to the fp32 graphs. */
+    IcModel *checked = NULL;
+    expect(ic_model_load_tie_checked(argv[1], "int8", 2, 0.5f, &checked) == IC_OK,
+           "int8 with fp32 near-ties");
+    IcPredictions *checked_preds = NULL;
+    st = ic_annotate_store(checked, argv[2], labels, n_labels, IC_CONSTRAINED, "human",
+                           "peripheral blood", &checked_preds);
+    expect(st == IC_OK && ic_predictions_len(checked_preds) == n, "annotate with int8 + fp32 ties");
+    size_t same = 0;
+    for (size_t i = 0; st == IC_OK && i < n; i++) {
+        const char *a = ic_predictions_label(preds, i), *b = ic_predictions_label(checked_preds, i);
+        same += a && b && strcmp(a, b) == 0;
+    }
+    printf("int8 with fp32 near-ties gives the fp32 label for %zu/%zu cells\n", same, n);
+    expect(same == n, "int8 with fp32 near-ties gives the fp32 labels");
+    ic_predictions_free(checked_preds);
+    ic_model_free(checked);
+    IcModel *refused = NULL;
+    expect(ic_model_load_tie_checked(argv[1], "int8", 2, -1.0f, &refused) == IC_INVALID_ARGUMENT &&
+               refused == NULL, "negative tie margin");
     ic_predictions_free(preds);
 
     /* Errors are statuses with a message, never crashes. */

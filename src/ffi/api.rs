@@ -96,6 +96,65 @@ pub unsafe extern "C" fn ic_model_load_with_provider(
     allow_fallback: bool,
     out: *mut *mut IcModel,
 ) -> IcStatus {
+    // SAFETY: forwarded contract.
+    unsafe {
+        load_model(
+            path,
+            precision,
+            threads,
+            provider,
+            allow_fallback,
+            None,
+            out,
+        )
+    }
+}
+
+/// Loads the model package in directory `path` on the CPU, like `ic_model_load`, and for an
+/// "int8" or "fp16" `precision` also its fp32 graphs, which decide the near-ties: a greedy
+/// answer whose smallest top-1/top-2 logit margin is below `fp32_tie_margin` nats, and a scored
+/// cell whose two best labels lie that close, is answered by the fp32 graphs, so answers are
+/// the fp32 answers at reduced-precision speed for every clear decision (0.5 suits the bundled
+/// trained package). No effect for "fp32". Errors as `ic_model_load`; IC_INVALID_ARGUMENT for
+/// a negative or non-finite margin, IC_PACKAGE when the fp32 graphs are missing or tampered.
+///
+/// # Safety
+/// As `ic_model_load`.
+#[no_mangle]
+pub unsafe extern "C" fn ic_model_load_tie_checked(
+    path: *const c_char,
+    precision: *const c_char,
+    threads: u32,
+    fp32_tie_margin: f32,
+    out: *mut *mut IcModel,
+) -> IcStatus {
+    // SAFETY: forwarded contract.
+    unsafe {
+        load_model(
+            path,
+            precision,
+            threads,
+            std::ptr::null(),
+            false,
+            Some(fp32_tie_margin),
+            out,
+        )
+    }
+}
+
+/// The loaders above: C strings → [`ModelOptions`] → a model handle in `*out`.
+///
+/// # Safety
+/// As `ic_model_load_with_provider`.
+unsafe fn load_model(
+    path: *const c_char,
+    precision: *const c_char,
+    threads: u32,
+    provider: *const c_char,
+    allow_fallback: bool,
+    fp32_tie_margin: Option<f32>,
+    out: *mut *mut IcModel,
+) -> IcStatus {
     guard(|| {
         let path = unsafe { str_arg(path, "path")? };
         let (precision, int8_weights) = match unsafe { opt_str_arg(precision, "precision")? } {
@@ -123,6 +182,7 @@ pub unsafe extern "C" fn ic_model_load_with_provider(
             .with_precision(precision)
             .with_session(session);
         opts.int8_weights = int8_weights;
+        opts.fp32_tie_margin = fp32_tie_margin;
         check_out(out, "out")?;
         let model = Model::load(path, &opts).map_err(fail)?;
         unsafe { put(out, Box::into_raw(Box::new(IcModel(model))), "out") }
