@@ -184,8 +184,8 @@ fn speed(
         "{{\"engine\":\"rust\",\"precision\":\"{}\",\"int8_weights\":\"{}\",\"batch\":{batch},\"new_tokens\":{new_tokens},\"cells\":{cells},\"seconds\":{secs:.4},\"cells_per_s\":{:.3},\"tokens\":{tokens},\"fp32_tie_margin\":{},\"redecided\":{redecided}}}",
         model.precision().as_str(),
         model.int8_weights().map_or("none", |w| w.as_str()),
+        cells as f64 / secs,
         model.fp32_tie_margin().map_or("null".to_string(), |m| m.to_string()),
-        cells as f64 / secs
     );
     Ok(())
 }

@@ -86,15 +86,11 @@ impl Model {
     pub fn load(dir: impl AsRef<Path>, opts: &ModelOptions) -> Result<Model> {
         let dir = dir.as_ref();
         let precision = opts.precision;
-        let tie_check = match opts.fp32_tie_margin {
-            Some(m) if precision != Precision::Fp32 => {
-                let margin = ties::check_margin(m)?;
-                let mut fp32 = opts.clone().with_precision(Precision::Fp32);
-                fp32.fp32_tie_margin = None;
-                Some((Box::new(Model::load(dir, &fp32)?), margin))
-            }
-            _ => None,
-        };
+        let tie_margin = opts
+            .fp32_tie_margin
+            .filter(|_| precision != Precision::Fp32)
+            .map(ties::check_margin)
+            .transpose()?;
         let package = ModelPackage::open(dir)?;
         let int8_weights = match precision {
             Precision::Int8 => Some(choose_int8_weights(&package, opts.int8_weights)?),
@@ -163,6 +159,15 @@ impl Model {
                 });
             }
         }
+        // The fp32 graphs that decide near-ties, verified and opened like this model's own.
+        let tie_check = match tie_margin {
+            Some(margin) => {
+                let mut fp32 = opts.clone().with_precision(Precision::Fp32);
+                fp32.fp32_tie_margin = None;
+                Some((Box::new(Model::load(dir, &fp32)?), margin))
+            }
+            None => None,
+        };
         let model = Model {
             cell_encoder: open("cell_encoder")?,
             text_encoder,
