@@ -90,7 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &AddColumnsOptions::default(),
     )?;
     println!(
-        "wrote obs columns instructcell_label(_confidence, _text) to {}",
+        "wrote obs columns instructcell_label(_confidence, _text, _precision) to {}",
         out.display()
     );
     Ok(())

@@ -191,6 +191,13 @@ fn predictions_are_written_back_as_obs_columns() {
         assert_eq!(p.label.as_ref(), c.as_ref());
     }
     assert!(back.obs_column("predicted_confidence").is_ok());
+    // Which graphs decided each label (an fp32 model: all of them).
+    let decided = back.obs_column("predicted_precision").unwrap().to_strings();
+    assert_eq!(decided.len(), n);
+    for (p, d) in preds.iter().zip(&decided) {
+        assert_eq!(p.precision, m.precision());
+        assert_eq!(d.as_deref(), Some(m.precision().as_str()));
+    }
     // The original columns are untouched.
     assert_eq!(
         back.obs_column("bulk_labels").unwrap().to_strings(),

@@ -301,18 +301,26 @@ fn scored_int8_with_fp32_ties_picks_the_fp32_labels() {
         return;
     };
     let (store, _, labels) = heldout();
-    let run = |m: &Model| -> Vec<Option<String>> {
+    let run = |m: &Model| -> (Vec<Option<String>>, usize) {
         let opts = TaskOptions::default().with_labels(labels.clone());
-        answers(&store, m, opts, AnswerMode::Scored)
-            .into_iter()
-            .map(|p| p.label)
-            .collect()
+        let preds = answers(&store, m, opts, AnswerMode::Scored);
+        let fp32_decided = preds
+            .iter()
+            .filter(|p| p.precision == Precision::Fp32)
+            .count();
+        (preds.into_iter().map(|p| p.label).collect(), fp32_decided)
     };
-    let (a, b, c) = (run(&fp32), run(&int8), run(&checked));
+    let ((a, all), (b, none), (c, redecided)) = (run(&fp32), run(&int8), run(&checked));
+    assert_eq!(
+        (all, none),
+        (a.len(), 0),
+        "each label names the graphs that decided it"
+    );
     let same = |x: &[Option<String>]| a.iter().zip(x).filter(|(p, q)| p == q).count();
     let (raw, with_ties) = (same(&b), same(&c));
     eprintln!(
-        "scored labels equal fp32: int8 {raw}/{n}, int8 with fp32 near-ties {with_ties}/{n}",
+        "scored labels equal fp32: int8 {raw}/{n}, int8 with fp32 near-ties {with_ties}/{n} \
+         ({redecided} re-scored in fp32)",
         n = a.len()
     );
     assert_eq!(

@@ -560,6 +560,23 @@ impl Model {
     /// # Errors
     /// [`Error::InvalidArgument`] for no or empty candidates; prompt, shape and runtime errors.
     pub fn score(&self, prompts: &[Prompt<'_>], candidates: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        Ok(self
+            .score_with_precision(prompts, candidates)?
+            .into_iter()
+            .map(|(scores, _)| scores)
+            .collect())
+    }
+
+    /// [`Self::score`], each prompt's scores with the precision of the graphs that computed
+    /// them (fp32 for rows re-scored as near-ties, see [`ModelOptions::fp32_tie_margin`]).
+    ///
+    /// # Errors
+    /// As [`Self::score`].
+    pub fn score_with_precision(
+        &self,
+        prompts: &[Prompt<'_>],
+        candidates: &[Vec<u32>],
+    ) -> Result<Vec<(Vec<f32>, Precision)>> {
         if candidates.is_empty() || candidates.iter().any(Vec::is_empty) {
             return Err(Error::InvalidArgument(
                 "scoring needs a non-empty set of non-empty candidates".into(),
@@ -595,11 +612,16 @@ impl Model {
             let lp = sequence_logprobs(&self.decoder, &sub, &all, st.pad, self.dims().vocab_size)?;
             out.extend(lp.chunks(k).map(<[f32]>::to_vec));
         }
+        let mut out: Vec<(Vec<f32>, Precision)> =
+            out.into_iter().map(|s| (s, self.precision)).collect();
         if let Some((fp32, margin)) = &self.tie_check {
-            let rows = ties::near_tie_scores(&out, *margin);
+            let rows = ties::near_tie_scores(out.iter().map(|(s, _)| s.as_slice()), *margin);
             if !rows.is_empty() {
                 let sub: Vec<Prompt<'_>> = rows.iter().map(|&i| prompts[i]).collect();
-                for (&i, row) in rows.iter().zip(fp32.score(&sub, candidates)?) {
+                for (&i, row) in rows
+                    .iter()
+                    .zip(fp32.score_with_precision(&sub, candidates)?)
+                {
                     out[i] = row;
                 }
             }

@@ -31,9 +31,12 @@ pub(super) fn near_tie_answers(generated: &[Generated], margin: f32) -> Vec<usiz
 }
 
 /// Rows of candidate scores whose two best candidates lie closer than `margin`.
-pub(super) fn near_tie_scores(scores: &[Vec<f32>], margin: f32) -> Vec<usize> {
+pub(super) fn near_tie_scores<'a>(
+    scores: impl IntoIterator<Item = &'a [f32]>,
+    margin: f32,
+) -> Vec<usize> {
     scores
-        .iter()
+        .into_iter()
         .enumerate()
         .filter(|(_, row)| {
             let mut best = f32::NEG_INFINITY;
@@ -82,14 +85,14 @@ mod tests {
 
     #[test]
     fn scored_rows_with_close_candidates_are_re_decided() {
-        let s = vec![
-            vec![-1.0, -1.2, -5.0],
-            vec![-3.0, -1.0, -2.0],
-            vec![-0.5],
-            vec![-2.0, -2.0],
-            vec![f32::NAN, -1.0],
+        let s: [&[f32]; 5] = [
+            &[-1.0, -1.2, -5.0],
+            &[-3.0, -1.0, -2.0],
+            &[-0.5],
+            &[-2.0, -2.0],
+            &[f32::NAN, -1.0],
         ];
-        assert_eq!(near_tie_scores(&s, 0.5), vec![0, 3, 4]);
+        assert_eq!(near_tie_scores(s, 0.5), vec![0, 3, 4]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::generation::LabelTrie;
 use crate::genes::GeneAlignment;
 use crate::matrix::RowSource;
 use crate::model::{CellOptions, Model, Prompt};
+use crate::package::Precision;
 use crate::preprocess::Batcher;
 use crate::prompt::Template;
 
@@ -27,6 +28,9 @@ pub struct LabelPrediction {
     pub probabilities: Vec<f32>,
     /// The answer text (scored mode: the chosen label).
     pub text: String,
+    /// The precision of the graphs that decided this answer: the model's own, or fp32 for a
+    /// near-tie re-decided by a tie-checked model ([`crate::model::ModelOptions::fp32_tie_margin`]).
+    pub precision: Precision,
 }
 
 /// The label a free answer names: the whole answer (ignoring case and surrounding punctuation),
@@ -108,8 +112,8 @@ pub(crate) fn classify<S: RowSource>(
             .collect();
         match opts.mode {
             AnswerMode::Scored => {
-                let scores = model.score(&prompts, &label_tokens)?;
-                for (p, s) in prompts.iter().zip(scores) {
+                let scores = model.score_with_precision(&prompts, &label_tokens)?;
+                for (p, (s, precision)) in prompts.iter().zip(scores) {
                     let probs = softmax(&s);
                     let best = (0..probs.len())
                         .max_by(|&a, &b| probs[a].total_cmp(&probs[b]))
@@ -120,6 +124,7 @@ pub(crate) fn classify<S: RowSource>(
                         confidence: probs[best],
                         text: labels[best].clone(),
                         probabilities: probs,
+                        precision,
                     });
                 }
             }
@@ -149,6 +154,7 @@ pub(crate) fn classify<S: RowSource>(
                         confidence: counted.iter().sum::<f32>().exp(),
                         probabilities: Vec::new(),
                         text: a.text,
+                        precision: a.precision,
                     });
                 }
             }
