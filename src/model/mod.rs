@@ -8,11 +8,13 @@
 mod cell_input;
 mod decoder;
 mod int8_choice;
+mod margins;
 mod options;
 mod output;
 mod tensors;
 mod ties;
 
+pub use margins::MarginShift;
 pub use options::{CellOptions, ModelOptions};
 pub use output::{Answer, GeneratedCell, ZinbOutput};
 

@@ -1,7 +1,7 @@
 //! Near-ties of a reduced-precision model, re-decided by its fp32 graphs.
 //!
 //! int8 and fp16 graphs compute logits a little differently from fp32 (on the bundled trained
-//! package, top-1/top-2 margins move by at most 0.16 nats). Where fp32 decides by more than
+//! package, top-1/top-2 margins move by at most 0.18 nats, see `Model::margin_shift`). Where fp32 decides by more than
 //! that, both precisions choose the same token; where the reduced-precision margin is smaller
 //! than the caller's bound, the decision could go either way, so that prompt is run again in
 //! fp32 and its fp32 answer is returned (`Answer::precision` says which graphs decided).
