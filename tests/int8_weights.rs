@@ -9,7 +9,7 @@ use std::path::Path;
 
 mod package_support;
 
-use package_support::{edit_manifest, tiny_copy, tiny_package as source};
+use package_support::{edit_manifest, load_or_skip, tiny_copy, tiny_package as source};
 
 /// A private copy of the tiny package with its manifest edited by `f`.
 fn edited(f: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
@@ -56,15 +56,7 @@ fn load_int8(dir: &Path, weights: Option<Int8Weights>) -> Option<Result<Model, E
     if let Some(w) = weights {
         opts = opts.with_int8_weights(w);
     }
-    match Model::load(dir, &opts) {
-        Err(Error::OnnxRuntimeNotFound { .. })
-            if std::env::var_os("INSTRUCTCELL_REQUIRE_ORT").is_none() =>
-        {
-            eprintln!("skipping: ONNX Runtime not installed");
-            None
-        }
-        r => Some(r),
-    }
+    load_or_skip(dir, &opts)
 }
 
 #[test]

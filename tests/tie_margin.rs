@@ -11,7 +11,7 @@ use std::path::Path;
 
 mod package_support;
 
-use package_support::{edit_manifest, tiny_copy, tiny_package};
+use package_support::{edit_manifest, load_or_skip, tiny_copy, tiny_package};
 
 /// Loads `dir` as int8 with the fp32 tie margin `margin`; `None` when ONNX Runtime is absent
 /// and not required.
@@ -20,15 +20,7 @@ fn load(dir: &Path, precision: Precision, margin: f32) -> Option<Result<Model, E
         .with_threads(1)
         .with_precision(precision)
         .with_fp32_tie_margin(margin);
-    match Model::load(dir, &opts) {
-        Err(Error::OnnxRuntimeNotFound { .. })
-            if std::env::var_os("INSTRUCTCELL_REQUIRE_ORT").is_none() =>
-        {
-            eprintln!("skipping: ONNX Runtime not installed");
-            None
-        }
-        r => Some(r),
-    }
+    load_or_skip(dir, &opts)
 }
 
 #[test]

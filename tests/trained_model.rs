@@ -106,17 +106,22 @@ fn preprocessed(store: &AnnDataStore, model: &Model) -> Vec<Vec<f32>> {
 /// measures on held-out answers (0.18 when this was written).
 const TIE_MARGIN: f32 = 0.5;
 
-#[test]
-fn int8_agrees_with_fp32_across_tasks() {
+/// The package in fp32, in int8, and in int8 with fp32 near-ties under [`TIE_MARGIN`].
+fn three_models() -> Option<(Model, Model, Model)> {
     let checked = ModelOptions::default()
         .with_threads(2)
         .with_precision(Precision::Int8)
         .with_fp32_tie_margin(TIE_MARGIN);
-    let (Some(fp32), Some(int8), Some(checked)) = (
-        load(Precision::Fp32),
-        load(Precision::Int8),
-        load_with(checked),
-    ) else {
+    Some((
+        load(Precision::Fp32)?,
+        load(Precision::Int8)?,
+        load_with(checked)?,
+    ))
+}
+
+#[test]
+fn int8_agrees_with_fp32_across_tasks() {
+    let Some((fp32, int8, checked)) = three_models() else {
         return;
     };
     let (store, _, labels) = heldout();
@@ -346,15 +351,7 @@ fn int8_margin_shift_is_measured_and_within_half_the_tie_margin() {
 
 #[test]
 fn scored_int8_with_fp32_ties_picks_the_fp32_labels() {
-    let checked = ModelOptions::default()
-        .with_threads(2)
-        .with_precision(Precision::Int8)
-        .with_fp32_tie_margin(TIE_MARGIN);
-    let (Some(fp32), Some(int8), Some(checked)) = (
-        load(Precision::Fp32),
-        load(Precision::Int8),
-        load_with(checked),
-    ) else {
+    let Some((fp32, int8, checked)) = three_models() else {
         return;
     };
     let (store, _, labels) = heldout();

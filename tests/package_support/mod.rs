@@ -38,3 +38,20 @@ pub fn edit_manifest(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     f(&mut v);
     std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
+
+/// `Model::load(dir, opts)`, or `None` (the caller skips) when ONNX Runtime is absent and
+/// `INSTRUCTCELL_REQUIRE_ORT` is not set.
+pub fn load_or_skip(
+    dir: &Path,
+    opts: &instructcell::model::ModelOptions,
+) -> Option<instructcell::Result<instructcell::model::Model>> {
+    match instructcell::model::Model::load(dir, opts) {
+        Err(instructcell::Error::OnnxRuntimeNotFound { .. })
+            if std::env::var_os("INSTRUCTCELL_REQUIRE_ORT").is_none() =>
+        {
+            eprintln!("skipping: ONNX Runtime not installed");
+            None
+        }
+        r => Some(r),
+    }
+}
