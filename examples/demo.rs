@@ -1,7 +1,8 @@
 //! The main job on the bundled model and data: read real held-out PBMCs from an AnnData store,
 //! align their genes to the model, preprocess them with the sparse core, and ask the model to
-//! annotate them (free, constrained and scored), predict a drug response, generate cells, and follow
-//! a free instruction.
+//! annotate them (free, constrained and scored), predict a drug response, generate cells, follow
+//! a free instruction, and compare int8 answers (alone, and with fp32 deciding near-ties) with
+//! fp32's.
 //!
 //! Run: `cargo run --release --example demo [-- PACKAGE_DIR [STORE]]`
 //!
@@ -9,16 +10,18 @@
 //! `tests/data/tiny-random`, the real architecture with seeded **random weights**, whose answers
 //! are meaningless (the run then shows the pipeline working, not what a trained model says).
 
+use instructcell::generation::GenerationOptions;
 use instructcell::genes::{AlignOptions, GeneAlignment, MinOverlap};
 use instructcell::io::{AnnDataStore, ReadOptions};
-use instructcell::model::{CellOptions, Model, ModelOptions};
+use instructcell::model::{Answer, CellOptions, Model, ModelOptions, Prompt};
+use instructcell::package::Precision;
 use instructcell::preprocess::Batcher;
-use instructcell::prompt::Metadata;
+use instructcell::prompt::{Metadata, Template};
 use instructcell::tasks::{
     annotate, generate_cells, instruct, predict_drug_response, AnswerMode, CellRequest, Control,
     GenerateOptions, TaskOptions,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 fn main() -> instructcell::Result<()> {
@@ -209,10 +212,100 @@ fn main() -> instructcell::Result<()> {
         "What do monocytes do in the {tissue}?",
         &Metadata::new().with("tissue", "blood"),
         None,
-        &instructcell::generation::GenerationOptions::default().with_max_new_tokens(24),
+        &GenerationOptions::default().with_max_new_tokens(24),
         &CellOptions::default(),
     )?;
     println!("\n[instruction] {:?}", a.text);
+
+    // 5. int8 speed with fp32 answers: where int8 hesitates, the fp32 graphs decide.
+    if model.package().precisions().contains(&Precision::Int8) {
+        precision_check(&model, &package, &store, &alignment)?;
+    }
+    Ok(())
+}
+
+/// The tie margin of the int8 comparison (nats): several times the largest change of a
+/// margin between int8 and fp32 that `Model::margin_shift` measures on the bundled package.
+const TIE_MARGIN: f32 = 0.5;
+
+/// Chat-style annotation of every cell by the fp32 model, the int8 graphs, and the int8 graphs
+/// with fp32 near-ties: how many answers equal fp32's, and how long each took.
+fn precision_check(
+    fp32: &Model,
+    package: &Path,
+    store: &AnnDataStore,
+    alignment: &GeneAlignment,
+) -> instructcell::Result<()> {
+    let int8_opts = ModelOptions::default().with_precision(Precision::Int8);
+    let int8 = Model::load(package, &int8_opts)?;
+    let checked = Model::load(package, &int8_opts.with_fp32_tie_margin(TIE_MARGIN))?;
+    let mut cells = Vec::new();
+    let mut batcher = Batcher::new(
+        store.matrix(&ReadOptions::default())?,
+        alignment.clone(),
+        fp32.preprocess_options(256),
+    )?;
+    batcher.for_each_batch(|b| {
+        cells.extend((0..b.n_cells()).map(|i| b.cell(i).to_vec()));
+        Ok(())
+    })?;
+    let meta = Metadata::new()
+        .with("species", "human")
+        .with("tissue", "peripheral blood");
+    println!(
+        "\n[int8 against fp32: {} cells; answers equal to fp32's, and time]",
+        cells.len()
+    );
+    for (style, template) in [
+        ("bare label", "What is the cell type of {input}?"),
+        (
+            "sentence",
+            "Which cell type does {input} belong to? Answer in a full sentence.",
+        ),
+    ] {
+        let text = fp32
+            .formatter()
+            .format(&Template::parse(template)?, &meta, None, true)?;
+        let prompts: Vec<Prompt<'_>> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Prompt {
+                text: &text,
+                expression: Some(c),
+                id: i as u64,
+            })
+            .collect();
+        let opts = GenerationOptions::default().with_max_new_tokens(24);
+        let run = |m: &Model| -> instructcell::Result<(Vec<Answer>, f64)> {
+            let t = Instant::now();
+            let mut out = Vec::new();
+            for chunk in prompts.chunks(32) {
+                out.extend(m.generate(chunk, &opts, &CellOptions::default(), None)?);
+            }
+            Ok((out, t.elapsed().as_secs_f64()))
+        };
+        let (reference, t32) = run(fp32)?;
+        let (plain, t8) = run(&int8)?;
+        let (tied, tc) = run(&checked)?;
+        let same = |x: &[Answer]| {
+            reference
+                .iter()
+                .zip(x)
+                .filter(|(a, b)| a.tokens == b.tokens)
+                .count()
+        };
+        let redecided = tied
+            .iter()
+            .filter(|a| a.precision == Precision::Fp32)
+            .count();
+        println!(
+            "  {style} answers (e.g. {:?}): fp32 {t32:.2} s | int8 {} equal, {t8:.2} s | int8 with \
+             fp32 near-ties (< {TIE_MARGIN} nats) {} equal, {redecided} decided in fp32, {tc:.2} s",
+            reference[0].text,
+            same(&plain),
+            same(&tied)
+        );
+    }
     Ok(())
 }
 
