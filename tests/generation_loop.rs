@@ -131,6 +131,7 @@ fn stops_on_stop_tokens_and_reports_logprobs() {
                 stopped += 1;
             }
             StopReason::MaxLength => assert_eq!(g.tokens.len(), 30),
+            StopReason::NearTie => panic!("no margin bound was set"),
         }
         assert_eq!(g.tokens.len(), g.logprobs.len());
         assert!(g.logprobs.iter().all(|&l| l <= 0.0 && l.is_finite()));
@@ -324,5 +325,66 @@ fn token_filter_constrains_every_strategy() {
             assert_eq!(g.tokens, vec![3, 2, 3, EOS], "{decoding:?}");
             assert_eq!(g.stop, StopReason::Token(EOS));
         }
+    }
+}
+
+/// Margins along row `p`'s unbounded greedy answer, computed by hand from the toy model.
+fn greedy_margins(p: u64, answer: &[u32], vocab: usize, spread: f32) -> Vec<f32> {
+    let lm = ToyLm::new(vocab, 7, &[p], spread);
+    let mut hist = vec![1000 + p as u32, START];
+    answer
+        .iter()
+        .map(|&t| {
+            let l = lm.logits_for(&hist);
+            hist.push(t);
+            let other = (0..vocab)
+                .filter(|&i| i != t as usize)
+                .map(|i| l[i])
+                .fold(f32::NEG_INFINITY, f32::max);
+            l[t as usize] - other
+        })
+        .collect()
+}
+
+#[test]
+fn a_margin_bound_leaves_rows_undecided_at_their_first_near_tie() {
+    let (vocab, spread, bound) = (20, 1.0, 0.3);
+    let prompts: Vec<u64> = (0..24).collect();
+    let free = GenerationOptions::default().with_max_new_tokens(12);
+    let bounded = free.clone().with_stop_below_margin(bound);
+    let full = run(&prompts, &free, vocab, spread);
+    let cut = run(&prompts, &bounded, vocab, spread);
+    let mut left = 0;
+    for (i, (f, c)) in full.iter().zip(&cut).enumerate() {
+        let margins = greedy_margins(prompts[i], &f.tokens, vocab, spread);
+        match margins.iter().position(|&m| m < bound) {
+            Some(j) => {
+                left += 1;
+                assert_eq!(c.stop, StopReason::NearTie, "row {i}");
+                assert_eq!(
+                    c.tokens,
+                    f.tokens[..j],
+                    "row {i}: the tokens decided before"
+                );
+                assert_eq!(c.logprobs, f.logprobs[..j]);
+                let smallest = margins[..=j].iter().copied().fold(f32::INFINITY, f32::min);
+                assert_eq!(c.min_margin, Some(smallest), "row {i}");
+            }
+            None => assert_eq!(c, f, "row {i}: never below the bound"),
+        }
+    }
+    assert!(
+        left > 0 && left < prompts.len(),
+        "{left} rows left undecided"
+    );
+    // Only greedy decoding has margins to bound; bounds are finite and not negative.
+    for bad in [
+        bounded
+            .clone()
+            .with_decoding(Decoding::Sample(Sampling::default())),
+        free.clone().with_stop_below_margin(-1.0),
+        free.clone().with_stop_below_margin(f32::NAN),
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
     }
 }

@@ -115,6 +115,10 @@ pub struct GenerationOptions {
     pub min_new_tokens: usize,
     /// Hard limit on new tokens (the stop token included).
     pub max_new_tokens: usize,
+    /// Greedy search only: end a row, with [`super::StopReason::NearTie`], at the first step
+    /// whose top-1/top-2 margin is below this many nats, before choosing that step's token (a
+    /// row another computation would decide again). `None` (default): never.
+    pub stop_below_margin: Option<f32>,
 }
 
 impl Default for GenerationOptions {
@@ -123,6 +127,7 @@ impl Default for GenerationOptions {
             decoding: Decoding::Greedy,
             min_new_tokens: 0,
             max_new_tokens: 256,
+            stop_below_margin: None,
         }
     }
 }
@@ -144,6 +149,13 @@ impl GenerationOptions {
         self
     }
 
+    /// Ends greedy rows at their first step decided by less than `margin` nats (see
+    /// [`GenerationOptions::stop_below_margin`]).
+    pub fn with_stop_below_margin(mut self, margin: f32) -> Self {
+        self.stop_below_margin = Some(margin);
+        self
+    }
+
     /// Checks the values are usable.
     ///
     /// # Errors
@@ -158,6 +170,16 @@ impl GenerationOptions {
                 "min_new_tokens ({}) exceeds max_new_tokens ({})",
                 self.min_new_tokens, self.max_new_tokens
             ));
+        }
+        if let Some(m) = self.stop_below_margin {
+            if !(m.is_finite() && m >= 0.0) {
+                return bad(format!(
+                    "stop_below_margin must be finite and >= 0, got {m}"
+                ));
+            }
+            if self.decoding != Decoding::Greedy {
+                return bad("stop_below_margin applies to greedy decoding only".into());
+            }
         }
         match &self.decoding {
             Decoding::Greedy => Ok(()),

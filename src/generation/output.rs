@@ -7,6 +7,10 @@ pub enum StopReason {
     Token(u32),
     /// It reached `max_new_tokens`.
     MaxLength,
+    /// Greedy search with a margin bound ([`super::GenerationOptions::stop_below_margin`]): the
+    /// next step was decided by less than the bound, so the row was left undecided there (its
+    /// tokens are the ones decided before).
+    NearTie,
 }
 
 /// One generated sequence.
@@ -33,7 +37,7 @@ impl StopReason {
     pub fn strip<'t>(&self, tokens: &'t [u32]) -> &'t [u32] {
         match self {
             StopReason::Token(_) => &tokens[..tokens.len().saturating_sub(1)],
-            StopReason::MaxLength => tokens,
+            StopReason::MaxLength | StopReason::NearTie => tokens,
         }
     }
 }
@@ -59,5 +63,6 @@ mod tests {
         assert_eq!(StopReason::Token(1).strip(&[5, 6, 1]), &[5, 6]);
         assert_eq!(StopReason::Token(1).strip(&[]), &[] as &[u32]);
         assert_eq!(StopReason::MaxLength.strip(&[5, 6, 7]), &[5, 6, 7]);
+        assert_eq!(StopReason::NearTie.strip(&[5, 6]), &[5, 6]);
     }
 }

@@ -97,6 +97,16 @@ pub fn generate(
                 _ => {
                     let (best, margin) = argmax_margin(&scores);
                     margins[req] = margins[req].min(margin);
+                    if opts.stop_below_margin.is_some_and(|bound| margin < bound) {
+                        out[req] = Some(Generated {
+                            tokens: std::mem::take(&mut tokens[req]),
+                            logprobs: std::mem::take(&mut logprobs[req]),
+                            stop: StopReason::NearTie,
+                            score: None,
+                            min_margin: Some(margins[req]),
+                        });
+                        continue;
+                    }
                     best
                 }
             } as u32;

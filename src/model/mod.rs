@@ -472,13 +472,32 @@ impl Model {
         let cells = self.split_cells(prompts, &encoded);
         let cross = self.encode_text(&ids, &cells)?;
         let row_ids: Vec<u64> = prompts.iter().map(|p| p.id).collect();
+        // With a tie check, a greedy row stops at its first near-tie: fp32 answers it anyway.
+        let tie_margin = match (&self.tie_check, &opts.decoding) {
+            (Some((_, m)), Decoding::Greedy) => Some(*m),
+            _ => None,
+        };
+        let own_opts = match tie_margin {
+            Some(m) => {
+                let bound = opts.stop_below_margin.map_or(m, |b| b.min(m));
+                opts.clone().with_stop_below_margin(bound)
+            }
+            None => opts.clone(),
+        };
         let generated = {
             let mut dec = OnnxDecoder::new(&self.decoder, &cross, d.vocab_size, st.pad)?;
-            generate(&mut dec, st.decoder_start, &st.stop, opts, &row_ids, filter)?
+            generate(
+                &mut dec,
+                st.decoder_start,
+                &st.stop,
+                &own_opts,
+                &row_ids,
+                filter,
+            )?
         };
         let mut redecided: Vec<Option<Answer>> = vec![None; prompts.len()];
-        if let (Some((fp32, margin)), Decoding::Greedy) = (&self.tie_check, &opts.decoding) {
-            let rows = ties::near_tie_answers(&generated, *margin);
+        if let (Some((fp32, _)), Some(margin)) = (&self.tie_check, tie_margin) {
+            let rows = ties::near_tie_answers(&generated, margin);
             if !rows.is_empty() {
                 let sub: Vec<Prompt<'_>> = rows.iter().map(|&i| prompts[i]).collect();
                 for (i, a) in rows

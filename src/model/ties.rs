@@ -7,7 +7,7 @@
 //! fp32 and its fp32 answer is returned (`Answer::precision` says which graphs decided).
 
 use crate::error::{Error, Result};
-use crate::generation::Generated;
+use crate::generation::{Generated, StopReason};
 
 /// A validated tie margin: finite and not negative.
 pub(super) fn check_margin(margin: f32) -> Result<f32> {
@@ -20,12 +20,13 @@ pub(super) fn check_margin(margin: f32) -> Result<f32> {
     }
 }
 
-/// Rows of a greedy batch that some step decided by less than `margin`.
+/// Rows of a greedy batch that some step decided by less than `margin`, or that were left
+/// undecided at a near-tie.
 pub(super) fn near_tie_answers(generated: &[Generated], margin: f32) -> Vec<usize> {
     generated
         .iter()
         .enumerate()
-        .filter(|(_, g)| g.min_margin.is_some_and(|m| m < margin))
+        .filter(|(_, g)| g.stop == StopReason::NearTie || g.min_margin.is_some_and(|m| m < margin))
         .map(|(i, _)| i)
         .collect()
 }
@@ -58,7 +59,6 @@ pub(super) fn near_tie_scores<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generation::StopReason;
 
     fn answer(min_margin: Option<f32>) -> Generated {
         Generated {
@@ -81,6 +81,12 @@ mod tests {
         ];
         assert_eq!(near_tie_answers(&g, 0.5), vec![0, 4]);
         assert_eq!(near_tie_answers(&g, 0.0), Vec::<usize>::new());
+        // A row left undecided is re-decided whatever its margin.
+        let left = Generated {
+            stop: StopReason::NearTie,
+            ..answer(Some(0.9))
+        };
+        assert_eq!(near_tie_answers(&[answer(Some(0.9)), left], 0.5), vec![1]);
     }
 
     #[test]
