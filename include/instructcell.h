@@ -290,6 +290,16 @@ size_t ic_predictions_len(const struct IcPredictions *p);
 const char *ic_predictions_label(const struct IcPredictions *p, size_t i);
 
 /*
+ The precision of the graphs that decided prediction `i`: "fp32", "int8" or "fp16" ("fp32"
+ for a near-tie re-decided by a model from `ic_model_load_tie_checked`), or NULL (NULL `p`
+ or `i` out of range). A static string.
+
+ # Safety
+ `p` is NULL or a live result.
+ */
+const char *ic_predictions_precision(const struct IcPredictions *p, size_t i);
+
+/*
  Confidence of prediction `i` (NaN for NULL `p` or `i` out of range).
 
  # Safety

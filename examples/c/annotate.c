@@ -62,12 +62,18 @@ int main(int argc, char **argv) {
     st = ic_annotate_store(checked, argv[2], labels, n_labels, IC_CONSTRAINED, "human",
                            "peripheral blood", &checked_preds);
     expect(st == IC_OK && ic_predictions_len(checked_preds) == n, "annotate with int8 + fp32 ties");
-    size_t same = 0;
+    size_t same = 0, by_fp32 = 0;
     for (size_t i = 0; st == IC_OK && i < n; i++) {
         const char *a = ic_predictions_label(preds, i), *b = ic_predictions_label(checked_preds, i);
         same += a && b && strcmp(a, b) == 0;
+        const char *decided = ic_predictions_precision(checked_preds, i);
+        expect(decided && (!strcmp(decided, "int8") || !strcmp(decided, "fp32")), "deciding precision");
+        by_fp32 += decided && !strcmp(decided, "fp32");
+        expect(!strcmp(ic_predictions_precision(preds, i), "fp32"), "an fp32 model decides in fp32");
     }
-    printf("int8 with fp32 near-ties gives the fp32 label for %zu/%zu cells\n", same, n);
+    expect(ic_predictions_precision(checked_preds, n) == NULL, "out-of-range precision is NULL");
+    printf("int8 with fp32 near-ties gives the fp32 label for %zu/%zu cells (%zu decided in fp32)\n",
+           same, n, by_fp32);
     expect(same == n, "int8 with fp32 near-ties gives the fp32 labels");
     ic_predictions_free(checked_preds);
     ic_model_free(checked);

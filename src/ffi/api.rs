@@ -7,7 +7,7 @@ use crate::genes::{AlignOptions, GeneAlignment};
 use crate::io::{AnnDataStore, MatrixReader, ReadOptions};
 use crate::matrix::{CsrRows, RowSource};
 use crate::model::{CellOptions, Model, ModelOptions};
-use crate::package::parse_precision_spec;
+use crate::package::{parse_precision_spec, Precision};
 use crate::prompt::Metadata;
 use crate::runtime::{ExecutionProvider, SessionOptions};
 use crate::tasks::{
@@ -453,6 +453,26 @@ pub unsafe extern "C" fn ic_predictions_label(p: *const IcPredictions, i: usize)
         .and_then(|p| p.labels.get(i))
         .and_then(|l| l.as_ref())
         .map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
+/// The precision of the graphs that decided prediction `i`: "fp32", "int8" or "fp16" ("fp32"
+/// for a near-tie re-decided by a model from `ic_model_load_tie_checked`), or NULL (NULL `p`
+/// or `i` out of range). A static string.
+///
+/// # Safety
+/// `p` is NULL or a live result.
+#[no_mangle]
+pub unsafe extern "C" fn ic_predictions_precision(
+    p: *const IcPredictions,
+    i: usize,
+) -> *const c_char {
+    unsafe { p.as_ref() }
+        .and_then(|p| p.preds.get(i))
+        .map_or(std::ptr::null(), |x| match x.precision {
+            Precision::Int8 => c"int8".as_ptr(),
+            Precision::Fp16 => c"fp16".as_ptr(),
+            _ => c"fp32".as_ptr(),
+        })
 }
 
 /// Confidence of prediction `i` (NaN for NULL `p` or `i` out of range).
