@@ -1,8 +1,10 @@
 //! Cell type annotation of a whole AnnData store, written back as obs columns of a copy.
 //!
-//! `cargo run --release --example annotate -- [PACKAGE] [STORE] [MODE: free|constrained|scored]`
-//! (defaults: the bundled model and held-out PBMCs, constrained). The store itself is not
-//! modified: the labels go into `target/annotated.zarr`, a copy.
+//! `cargo run --release --example annotate -- [PACKAGE] [STORE] [MODE: free|constrained|scored]
+//! [PRECISION]` (defaults: the bundled model and held-out PBMCs, constrained, fp32; PRECISION
+//! as `ModelOptions::with_precision_spec` reads it, e.g. `int8+ties=0.5`: int8 graphs with fp32
+//! deciding near-ties). The store itself is not modified: the labels go into
+//! `target/annotated.zarr`, a copy.
 
 use instructcell::genes::{AlignOptions, GeneAlignment};
 use instructcell::io::{AddColumnsOptions, AnnDataStore, ReadOptions};
@@ -39,7 +41,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("scored") => AnswerMode::Scored,
         _ => AnswerMode::Constrained,
     };
-    let model = Model::load(&package, &ModelOptions::default())?;
+    let model_opts = match a.get(3) {
+        Some(spec) => ModelOptions::default().with_precision_spec(spec)?,
+        None => ModelOptions::default(),
+    };
+    let model = Model::load(&package, &model_opts)?;
     let out = root.join("target/annotated.zarr");
     let _ = std::fs::remove_dir_all(&out);
     copy_dir(&store_path, &out)?;
@@ -74,6 +80,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &mut control,
     )?;
     eprintln!();
+    let by_fp32 = preds
+        .iter()
+        .filter(|p| p.precision != model.precision())
+        .count();
+    println!(
+        "{} labels decided by the {} graphs, {by_fp32} near-ties by fp32",
+        preds.len() - by_fp32,
+        model.precision().as_str()
+    );
     for p in preds.iter().take(10) {
         println!(
             "{:>4}  {:<30} {:.3}",

@@ -14,7 +14,6 @@
 
 use instructcell::generation::GenerationOptions;
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
-use instructcell::package::parse_precision_spec;
 use instructcell::rng::Rng;
 use std::time::Instant;
 
@@ -25,20 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // PRECISION: fp32, int8, fp16, or int8-signed / int8-unsigned to force the weight encoding;
     // `+ties=M` leaves near-ties under M nats to the fp32 graphs.
-    let (spec, ties) = match a[2].split_once("+ties=") {
-        Some((p, m)) => (p, Some(m.parse::<f32>()?)),
-        None => (a[2].as_str(), None),
-    };
-    let (precision, weights) = parse_precision_spec(spec)?;
-    let mut opts = ModelOptions::default()
-        .with_precision(precision)
-        .with_threads(a[3].parse()?);
-    if let Some(w) = weights {
-        opts = opts.with_int8_weights(w);
-    }
-    if let Some(m) = ties {
-        opts = opts.with_fp32_tie_margin(m);
-    }
+    let opts = ModelOptions::default()
+        .with_threads(a[3].parse()?)
+        .with_precision_spec(&a[2])?;
     let t = Instant::now();
     let model = Model::load(&a[1], &opts)?;
     eprintln!(

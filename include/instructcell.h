@@ -132,7 +132,9 @@ const char *ic_version(void);
  Loads the model package in directory `path` on the CPU.
 
  `precision`: "fp32", "int8" or "fp16", or NULL for fp32; "int8" loads the int8 weights this
- CPU multiplies exactly, "int8-signed" / "int8-unsigned" force an encoding. `threads`: 0 for all available
+ CPU multiplies exactly, "int8-signed" / "int8-unsigned" force an encoding; a suffix
+ "+ties=M" lets the fp32 graphs decide near-ties under M nats (see
+ `ic_model_load_tie_checked`), e.g. "int8+ties=0.5". `threads`: 0 for all available
  CPUs. On success `*out` receives a handle to release with `ic_model_free`.
  Errors: IC_NULL_ARGUMENT, IC_INVALID_UTF8, IC_INVALID_ARGUMENT (unknown precision),
  IC_PACKAGE (malformed or tampered package), IC_RUNTIME (ONNX Runtime missing or failing).

@@ -77,6 +77,11 @@ int main(int argc, char **argv) {
     expect(same == n, "int8 with fp32 near-ties gives the fp32 labels");
     ic_predictions_free(checked_preds);
     ic_model_free(checked);
+    IcModel *spelled = NULL;
+    expect(ic_model_load(argv[1], "int8+ties=0.5", 1, &spelled) == IC_OK, "int8+ties=0.5");
+    ic_model_free(spelled);
+    expect(ic_model_load(argv[1], "int8+ties=wide", 1, &spelled) == IC_INVALID_ARGUMENT,
+           "a tie margin that is not a number");
     IcModel *refused = NULL;
     expect(ic_model_load_tie_checked(argv[1], "int8", 2, -1.0f, &refused) == IC_INVALID_ARGUMENT &&
                refused == NULL, "negative tie margin");

@@ -7,7 +7,7 @@ use crate::genes::{AlignOptions, GeneAlignment};
 use crate::io::{AnnDataStore, MatrixReader, ReadOptions};
 use crate::matrix::{CsrRows, RowSource};
 use crate::model::{CellOptions, Model, ModelOptions};
-use crate::package::{parse_precision_spec, Precision};
+use crate::package::Precision;
 use crate::prompt::Metadata;
 use crate::runtime::{ExecutionProvider, SessionOptions};
 use crate::tasks::{
@@ -61,7 +61,9 @@ pub extern "C" fn ic_version() -> *const c_char {
 /// Loads the model package in directory `path` on the CPU.
 ///
 /// `precision`: "fp32", "int8" or "fp16", or NULL for fp32; "int8" loads the int8 weights this
-/// CPU multiplies exactly, "int8-signed" / "int8-unsigned" force an encoding. `threads`: 0 for all available
+/// CPU multiplies exactly, "int8-signed" / "int8-unsigned" force an encoding; a suffix
+/// "+ties=M" lets the fp32 graphs decide near-ties under M nats (see
+/// `ic_model_load_tie_checked`), e.g. "int8+ties=0.5". `threads`: 0 for all available
 /// CPUs. On success `*out` receives a handle to release with `ic_model_free`.
 /// Errors: IC_NULL_ARGUMENT, IC_INVALID_UTF8, IC_INVALID_ARGUMENT (unknown precision),
 /// IC_PACKAGE (malformed or tampered package), IC_RUNTIME (ONNX Runtime missing or failing).
@@ -157,10 +159,7 @@ unsafe fn load_model(
 ) -> IcStatus {
     guard(|| {
         let path = unsafe { str_arg(path, "path")? };
-        let (precision, int8_weights) = match unsafe { opt_str_arg(precision, "precision")? } {
-            Some(p) => parse_precision_spec(p).map_err(fail)?,
-            None => Default::default(),
-        };
+        let precision = unsafe { opt_str_arg(precision, "precision")? };
         let providers = match unsafe { opt_str_arg(provider, "provider")? } {
             None | Some("cpu") => vec![ExecutionProvider::Cpu],
             Some("cuda") => vec![ExecutionProvider::cuda(), ExecutionProvider::Cpu],
@@ -178,11 +177,13 @@ unsafe fn load_model(
         if threads > 0 {
             session = session.with_threads(threads as usize);
         }
-        let mut opts = ModelOptions::default()
-            .with_precision(precision)
-            .with_session(session);
-        opts.int8_weights = int8_weights;
-        opts.fp32_tie_margin = fp32_tie_margin;
+        let mut opts = ModelOptions::default().with_session(session);
+        if let Some(p) = precision {
+            opts = opts.with_precision_spec(p).map_err(fail)?;
+        }
+        if fp32_tie_margin.is_some() {
+            opts.fp32_tie_margin = fp32_tie_margin;
+        }
         check_out(out, "out")?;
         let model = Model::load(path, &opts).map_err(fail)?;
         unsafe { put(out, Box::into_raw(Box::new(IcModel(model))), "out") }

@@ -1,6 +1,7 @@
 //! Options for loading a model.
 
-use crate::package::{Int8Weights, Precision};
+use crate::error::{Error, Result};
+use crate::package::{parse_precision_spec, Int8Weights, Precision};
 use crate::runtime::SessionOptions;
 use std::path::PathBuf;
 
@@ -67,6 +68,32 @@ impl ModelOptions {
         self.fp32_tie_margin = Some(margin);
         self
     }
+    /// Applies a precision as command lines and the C API spell it: `fp32`, `int8`, `fp16`,
+    /// `int8-signed` / `int8-unsigned` (a forced weight encoding), each optionally followed by
+    /// `+ties=M` (fp32 decides near-ties under `M` nats, [`ModelOptions::fp32_tie_margin`]),
+    /// e.g. `int8+ties=0.5`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an unknown precision or encoding, or a margin that is not
+    /// a number (its range is checked when the model loads).
+    pub fn with_precision_spec(mut self, spec: &str) -> Result<Self> {
+        let (precision, ties) = match spec.split_once("+ties=") {
+            Some((p, m)) => {
+                let margin = m.trim().parse::<f32>().map_err(|_| {
+                    Error::InvalidArgument(format!(
+                        "{spec:?}: the tie margin {m:?} is not a number"
+                    ))
+                })?;
+                (p, Some(margin))
+            }
+            None => (spec, None),
+        };
+        let (precision, weights) = parse_precision_spec(precision)?;
+        self.precision = precision;
+        self.int8_weights = weights;
+        self.fp32_tie_margin = ties;
+        Ok(self)
+    }
     /// Uses a specific ONNX Runtime library.
     pub fn with_onnxruntime_library(mut self, path: impl Into<PathBuf>) -> Self {
         self.onnxruntime_library = Some(path.into());
@@ -120,5 +147,34 @@ impl CellOptions {
     pub fn with_log_library(mut self, l: Option<f32>) -> Self {
         self.log_library = l;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_specs_set_precision_encoding_and_tie_margin() {
+        let o = ModelOptions::default()
+            .with_precision_spec("int8-unsigned+ties=0.25")
+            .unwrap();
+        assert_eq!(o.precision, Precision::Int8);
+        assert_eq!(o.int8_weights, Some(Int8Weights::Unsigned));
+        assert_eq!(o.fp32_tie_margin, Some(0.25));
+        let o = o.with_precision_spec("fp16").unwrap();
+        assert_eq!(
+            (o.precision, o.int8_weights, o.fp32_tie_margin),
+            (Precision::Fp16, None, None)
+        );
+        for bad in ["int8+ties=", "int8+ties=wide", "fp64", "fp32-signed+ties=1"] {
+            assert!(
+                matches!(
+                    ModelOptions::default().with_precision_spec(bad),
+                    Err(Error::InvalidArgument(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 }
