@@ -111,18 +111,23 @@ pub fn argmax(scores: &[f32]) -> usize {
 /// others (`0` for a tie, `+inf` when every other score is `-inf` or there is no other).
 pub fn argmax_margin(scores: &[f32]) -> (usize, f32) {
     let best = argmax(scores);
-    let runner_up = scores
+    (best, token_margin(scores, best))
+}
+
+/// How far `scores[token]` lies above the best other score (negative when another token
+/// scores higher; `+inf` when every other score is `-inf` or there is no other).
+pub fn token_margin(scores: &[f32], token: usize) -> f32 {
+    let other = scores
         .iter()
         .enumerate()
-        .filter(|&(i, _)| i != best)
+        .filter(|&(i, _)| i != token)
         .map(|(_, &s)| s)
         .fold(f32::NEG_INFINITY, f32::max);
-    let margin = if runner_up == f32::NEG_INFINITY {
+    if other == f32::NEG_INFINITY {
         f32::INFINITY
     } else {
-        scores[best] - runner_up
-    };
-    (best, margin)
+        scores[token] - other
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +141,7 @@ mod tests {
         assert_eq!(argmax_margin(&[3.0, 3.0, 1.0]), (0, 0.0));
         assert_eq!(argmax_margin(&[NINF, 1.0, NINF]), (1, f32::INFINITY));
         assert_eq!(argmax_margin(&[7.0]), (0, f32::INFINITY));
+        assert_eq!(token_margin(&[1.0, 3.0, 2.5], 2), -0.5);
     }
 
     #[test]

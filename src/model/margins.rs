@@ -5,6 +5,7 @@ use super::decoder::OnnxDecoder;
 use super::{Model, Prompt};
 use crate::cellgen::CountMode;
 use crate::error::{Error, Result};
+use crate::generation::processors::token_margin;
 use crate::generation::{GenerationOptions, StepDecoder};
 use crate::model::CellOptions;
 use crate::package::Precision;
@@ -27,17 +28,6 @@ impl MarginShift {
     pub fn tie_margin(&self, factor: f32) -> f32 {
         self.max * factor
     }
-}
-
-/// `scores[token]` minus the best other score (negative when another token scores higher).
-fn margin_of(scores: &[f32], token: usize) -> f32 {
-    let other = scores
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != token)
-        .map(|(_, &s)| s)
-        .fold(f32::NEG_INFINITY, f32::max);
-    scores[token] - other
 }
 
 impl Model {
@@ -120,7 +110,10 @@ impl Model {
                                 "token {tok} is outside the vocabulary of {vocab}"
                             )));
                         }
-                        out[r].push(margin_of(&logits[r * vocab..(r + 1) * vocab], tok as usize));
+                        out[r].push(token_margin(
+                            &logits[r * vocab..(r + 1) * vocab],
+                            tok as usize,
+                        ));
                         tok
                     }
                     None => st.pad,
@@ -136,10 +129,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn margins_are_measured_against_the_best_other_token() {
-        assert_eq!(margin_of(&[1.0, 3.0, 2.5], 1), 0.5);
-        assert_eq!(margin_of(&[1.0, 3.0, 2.5], 2), -0.5);
-        assert_eq!(margin_of(&[4.0], 0), f32::INFINITY);
+    fn tie_margins_scale_the_largest_shift() {
         let s = MarginShift {
             max: 0.2,
             mean: 0.05,
