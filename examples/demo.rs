@@ -239,16 +239,7 @@ fn precision_check(
     let int8_opts = ModelOptions::default().with_precision(Precision::Int8);
     let int8 = Model::load(package, &int8_opts)?;
     let checked = Model::load(package, &int8_opts.with_fp32_tie_margin(TIE_MARGIN))?;
-    let mut cells = Vec::new();
-    let mut batcher = Batcher::new(
-        store.matrix(&ReadOptions::default())?,
-        alignment.clone(),
-        fp32.preprocess_options(256),
-    )?;
-    batcher.for_each_batch(|b| {
-        cells.extend((0..b.n_cells()).map(|i| b.cell(i).to_vec()));
-        Ok(())
-    })?;
+    let cells = preprocessed_cells(store, alignment, fp32)?;
     let meta = Metadata::new()
         .with("species", "human")
         .with("tissue", "peripheral blood");
@@ -335,18 +326,28 @@ fn synthetic_program(
         .iter()
         .filter_map(|g| model.genes().iter().position(|m| m == g))
         .collect();
-    let mut scores = Vec::new();
+    let scores = preprocessed_cells(store, alignment, model)?
+        .iter()
+        .map(|cell| cols.iter().map(|&c| cell[c]).sum::<f32>() / cols.len() as f32)
+        .collect();
+    Ok(scores)
+}
+
+/// Every cell of `store`, preprocessed as `model` reads cells (the sparse core), in row order.
+fn preprocessed_cells(
+    store: &AnnDataStore,
+    alignment: &GeneAlignment,
+    model: &Model,
+) -> instructcell::Result<Vec<Vec<f32>>> {
+    let mut cells = Vec::new();
     let mut batcher = Batcher::new(
         store.matrix(&ReadOptions::default())?,
         alignment.clone(),
         model.preprocess_options(256),
     )?;
-    batcher.for_each_batch(|batch| {
-        for i in 0..batch.n_cells() {
-            let cell = batch.cell(i);
-            scores.push(cols.iter().map(|&c| cell[c]).sum::<f32>() / cols.len() as f32);
-        }
+    batcher.for_each_batch(|b| {
+        cells.extend((0..b.n_cells()).map(|i| b.cell(i).to_vec()));
         Ok(())
     })?;
-    Ok(scores)
+    Ok(cells)
 }
