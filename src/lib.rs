@@ -3,7 +3,10 @@
 //! Run InstructCell-architecture models (a T5 encoder-decoder whose encoder input is spliced with
 //! learned cell embeddings, plus a conditional cell generator) over single-cell count matrices.
 //!
-//! * [`tasks`] — what most callers want: [`tasks::annotate`], [`tasks::predict_drug_response`],
+//! * [`pipeline`] — one call per task over a whole store, as the `instructcell` command-line
+//!   tool runs them: [`pipeline::Dataset`], [`pipeline::annotate`], [`pipeline::Predictions`],
+//!   write-back into a new store or in place, result tables, shards and their merge;
+//! * [`tasks`] — the typed tasks over any row source: [`tasks::annotate`], [`tasks::predict_drug_response`],
 //!   [`tasks::generate_cells`] and [`tasks::instruct`] over whole datasets, with write-back;
 //! * [`model`] — a loaded model package ([`model::Model`]): cell encoder, text encoder, KV-cached
 //!   decoder and generator run through ONNX Runtime, token-identical to the reference;
@@ -32,6 +35,7 @@ pub mod matrix;
 pub mod memory;
 pub mod model;
 pub mod package;
+pub mod pipeline;
 pub mod preprocess;
 pub mod prompt;
 pub mod rng;
@@ -44,4 +48,7 @@ pub use genes::{AlignOptions, GeneAlignment};
 pub use io::{AnnDataStore, AnnDataWriter, ReadOptions};
 pub use matrix::{CsrRows, RowSource};
 pub use memory::{DenseSource, SparseSource};
+pub use model::{Model, ModelOptions};
+pub use pipeline::{Dataset, InputOptions, LabelOutput, LabelRequest, Predictions, WriteTarget};
 pub use preprocess::{Batch, Batcher, PreprocessOptions, Preprocessor};
+pub use tasks::{AnswerMode, Control, TaskOptions};

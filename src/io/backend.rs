@@ -36,6 +36,10 @@ pub(crate) trait ArrayHandle: Send {
     fn shape(&self) -> &[u64];
     /// Reads `rows` of the first axis, all of the other axes, in row-major order.
     fn read(&self, rows: Range<u64>) -> Result<Values>;
+    /// Length of a storage chunk along the first axis, when the array is chunked.
+    fn chunk_rows(&self) -> Option<u64> {
+        None
+    }
     /// Reads the whole array.
     fn read_all(&self) -> Result<Values> {
         let n = self.shape().first().copied().unwrap_or(1);

@@ -243,6 +243,16 @@ impl MatrixReader {
         }
     }
 
+    /// Rows per storage chunk of the row-addressed array (`indptr` of CSR, the array itself
+    /// when dense); `None` for CSC, whose chunks follow genes, or unchunked arrays.
+    pub fn chunk_rows(&self) -> Option<usize> {
+        match &self.layout {
+            Layout::Csr { indptr, .. } => indptr.chunk_rows().map(|n| n as usize),
+            Layout::Dense(a) => a.chunk_rows().map(|n| n as usize),
+            Layout::Csc { .. } => None,
+        }
+    }
+
     /// The element read, e.g. `X` or `layers/counts`.
     pub fn element(&self) -> &str {
         &self.element

@@ -206,6 +206,12 @@ impl ArrayHandle for ZarrArray {
         &self.shape
     }
 
+    fn chunk_rows(&self) -> Option<u64> {
+        let origin = vec![0; self.shape.len()];
+        let shape = self.array.chunk_shape(&origin).ok()?;
+        shape.first().map(|n| n.get())
+    }
+
     fn read(&self, rows: Range<u64>) -> Result<Values> {
         let first = self.shape.first().copied().unwrap_or(0);
         if rows.start > rows.end || rows.end > first {

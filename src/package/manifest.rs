@@ -36,6 +36,10 @@ pub struct Manifest {
     pub cell_input: Vec<CellInputEntry>,
     /// Every graph file, in every precision.
     pub graphs: Vec<GraphEntry>,
+    /// Label sets the model was trained to answer with, by task (e.g. `cell_type`,
+    /// `drug_response`); empty for packages that carry none.
+    #[serde(default)]
+    pub label_sets: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The cell encoder's first linear layer of one precision, stored as arrays so that a runtime

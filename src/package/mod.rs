@@ -22,7 +22,20 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Numeric precision of a package's graphs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Precision {
     /// 32-bit floats: the reference.

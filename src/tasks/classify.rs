@@ -3,6 +3,7 @@
 
 use super::options::{AnswerMode, TaskOptions};
 use super::progress::Control;
+use super::texts::PromptTexts;
 use crate::error::{Error, Result};
 use crate::generation::LabelTrie;
 use crate::genes::GeneAlignment;
@@ -13,7 +14,8 @@ use crate::preprocess::Batcher;
 use crate::prompt::Template;
 
 /// The model's answer for one cell.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct LabelPrediction {
     /// Row of the cell in the source.
     pub row: usize,
@@ -78,9 +80,14 @@ pub(crate) fn classify<S: RowSource>(
     }
     let template = Template::parse(opts.template.as_deref().unwrap_or(default_template))?;
     let choices = (!labels.is_empty()).then_some(labels.as_slice());
-    let text = model
-        .formatter()
-        .format(&template, &opts.metadata, choices, true)?;
+    let mut texts = PromptTexts::new(
+        model,
+        template,
+        &opts.metadata,
+        choices,
+        &opts.cell_metadata,
+        source.n_rows(),
+    )?;
     let label_tokens: Vec<Vec<u32>> = labels
         .iter()
         .map(|l| model.label_tokens(l))
@@ -91,21 +98,30 @@ pub(crate) fn classify<S: RowSource>(
         _ => None,
     };
 
-    let total = source.n_rows();
+    let rows = opts.rows.clone().unwrap_or(0..source.n_rows());
+    let total = rows.len();
     let mut batcher = Batcher::new(
         source,
         alignment.clone(),
-        model.preprocess_options(opts.batch_size),
-    )?;
+        model
+            .preprocess_options(opts.batch_size)
+            .with_integer_counts(opts.integer_counts),
+    )?
+    .with_rows(rows)?;
     let mut out = Vec::with_capacity(total);
     let mut done = 0;
     batcher.for_each_batch(|batch| {
         if control.cancelled() {
             return Err(Error::Cancelled);
         }
+        let batch_texts: Vec<String> = batch
+            .rows()
+            .iter()
+            .map(|&r| texts.text(r))
+            .collect::<Result<_>>()?;
         let prompts: Vec<Prompt<'_>> = (0..batch.n_cells())
             .map(|i| Prompt {
-                text: &text,
+                text: &batch_texts[i],
                 expression: Some(batch.cell(i)),
                 id: batch.rows()[i] as u64,
             })

@@ -6,6 +6,7 @@ mod cells;
 mod classify;
 mod options;
 mod progress;
+mod texts;
 mod writeback;
 
 pub use cells::{
@@ -13,8 +14,9 @@ pub use cells::{
     GENERATE_TEMPLATE,
 };
 pub use classify::{match_label, LabelPrediction};
-pub use options::{AnswerMode, TaskOptions};
+pub use options::{AnswerMode, CellMetadata, TaskOptions};
 pub use progress::Control;
+pub(crate) use writeback::categorical;
 pub use writeback::{prediction_columns, write_predictions};
 
 use crate::error::Result;
@@ -48,8 +50,10 @@ pub fn annotate<S: RowSource>(
     opts: &TaskOptions,
     control: &mut Control<'_>,
 ) -> Result<Vec<LabelPrediction>> {
-    let with_origin =
-        opts.metadata.get("species").is_some() && opts.metadata.get("tissue").is_some();
+    let has = |k: &str| {
+        opts.metadata.get(k).is_some() || opts.cell_metadata.fields().any(|(f, _)| f == k)
+    };
+    let with_origin = has("species") && has("tissue");
     let default = if with_origin {
         ANNOTATE_TEMPLATE_WITH_ORIGIN
     } else {

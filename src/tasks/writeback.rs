@@ -42,7 +42,7 @@ pub fn prediction_columns(
 }
 
 /// An unordered categorical column of `values` (sorted categories; `None` is missing).
-fn categorical(values: &[Option<String>]) -> Column {
+pub(crate) fn categorical(values: &[Option<String>]) -> Column {
     let mut categories: Vec<String> = values.iter().flatten().cloned().collect();
     categories.sort();
     categories.dedup();
