@@ -174,23 +174,7 @@ fn add_obs_columns_argument_errors_leave_the_store_alone() {
     assert!(!root.join("obs/x").exists() && !root.join("obs/c").exists());
 }
 
-#[test]
-fn add_obs_columns_refuses_h5ad() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("a.h5ad");
-    std::fs::copy(fixture("csr_plain.h5ad"), &file).unwrap();
-    let e = add_obs_columns(&file, &new_columns(), &AddColumnsOptions::default()).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Store {
-                problem: StoreProblem::Unsupported(_),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
-}
+// `.h5ad` column additions (in place and into a copy): tests/io_writeback.rs.
 
 /// Writes the expected X as blocks of `block` rows.
 fn write_store(path: &Path, opts: &WriteOptions, block: usize, obs: &DataFrame) -> Vec<String> {

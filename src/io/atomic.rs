@@ -106,3 +106,54 @@ impl Drop for TempDir {
         }
     }
 }
+
+/// Deletes a temporary file when dropped, unless it was published.
+#[cfg(feature = "h5ad")]
+pub(crate) struct TempFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+#[cfg(feature = "h5ad")]
+impl TempFile {
+    /// Takes charge of `path` (which need not exist yet).
+    pub(crate) fn claim(path: PathBuf) -> Self {
+        TempFile { path, armed: true }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops the cleanup (the file has been renamed away).
+    pub(crate) fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+#[cfg(feature = "h5ad")]
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Flushes a directory's entries (a rename inside it) to disk, where the platform allows it.
+/// Best effort: the rename itself has already happened, so a failure here is not reported.
+pub(crate) fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}

@@ -49,6 +49,11 @@ impl H5Backend {
         Ok(H5Backend { file, ctx })
     }
 
+    /// A reader over a file already opened (read-write too); errors are reported under `ctx`.
+    pub(crate) fn from_file(file: File, ctx: StoreCtx) -> Self {
+        H5Backend { file, ctx }
+    }
+
     fn group(&self, element: &str) -> Result<Group> {
         if element.is_empty() {
             Ok(self
@@ -247,6 +252,10 @@ impl ArrayHandle for H5Array {
         &self.shape
     }
 
+    fn chunk_rows(&self) -> Option<u64> {
+        self.ds.chunk()?.first().map(|&n| n as u64)
+    }
+
     fn read(&self, rows: Range<u64>) -> Result<Values> {
         let first = self.shape.first().copied().unwrap_or(1);
         if rows.start > rows.end || rows.end > first {
@@ -287,7 +296,7 @@ impl ArrayHandle for H5Array {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-fn vlen(s: &str) -> VarLenUnicode {
+pub(crate) fn vlen(s: &str) -> VarLenUnicode {
     // Strings with interior NUL bytes cannot be HDF5 strings; they are cut at the NUL.
     let clean = s.split('\0').next().unwrap_or("");
     clean.parse().unwrap_or_default()
@@ -313,8 +322,9 @@ fn set_str_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<(
         .write_scalar(&vlen(value))
 }
 
-struct H5Out {
-    level: u8,
+pub(crate) struct H5Out {
+    /// gzip level of the written datasets (0-9).
+    pub(crate) level: u8,
 }
 
 impl H5Out {
@@ -362,7 +372,8 @@ impl H5Out {
         )
     }
 
-    fn column(&self, g: &Group, name: &str, col: &Column) -> hdf5::Result<()> {
+    /// Writes `col` as member `name` of `g`, in the AnnData encoding for its kind.
+    pub(crate) fn column(&self, g: &Group, name: &str, col: &Column) -> hdf5::Result<()> {
         fn nullable<T: Clone>(v: &[Option<T>], fill: T) -> (Vec<T>, Vec<bool>) {
             (
                 v.iter()

@@ -6,9 +6,10 @@
 //!   reading only the chunks each block needs. CSR is read directly, CSC is converted while
 //!   streaming (one scan of the stored entries per block), dense arrays keep their non-zeros.
 //!   obs/var dataframes decode to [`Column`] values.
-//! * Writing: [`add_obs_columns`] adds columns to an existing zarr store; [`AnnDataWriter`]
-//!   writes a new store. Both write to temporary names and rename into place, so a crash
-//!   leaves what was there before.
+//! * Writing: [`add_obs_columns`] adds columns to an existing store (zarr, or `.h5ad` through a
+//!   copy renamed over it); [`write_store_with_obs_columns`] writes a copy of a store with extra
+//!   obs columns, everything else kept byte for byte; [`AnnDataWriter`] writes a new store. All
+//!   write to temporary names and rename into place, so a crash leaves what was there before.
 //!
 //! * 10x Genomics Matrix Market directories: [`TenxMatrix`] (loaded in memory, transposed).
 //!
@@ -19,8 +20,13 @@ mod atomic;
 mod backend;
 mod column;
 mod consolidated;
+mod content;
+mod copy;
+mod expm1;
 #[cfg(feature = "h5ad")]
 mod h5ad;
+#[cfg(feature = "h5ad")]
+mod h5ad_columns;
 mod matrix;
 mod obs_write;
 mod options;
@@ -32,10 +38,19 @@ mod writer;
 mod zarr_read;
 mod zarr_write;
 
+pub(crate) use atomic::write_file_atomic;
 pub use column::{Column, DataFrame};
+pub use content::{
+    choose_matrix, inspect_matrix, ChosenMatrix, ContentReport, MatrixChoice, MatrixContent,
+    ValueTransform, COUNTS_LAYER_NAMES, DEFAULT_SAMPLE_ROWS,
+};
+pub use copy::write_store_with_obs_columns;
+pub use expm1::Expm1Rows;
 pub use matrix::{MatrixEncoding, MatrixReader};
 pub use obs_write::add_obs_columns;
-pub use options::{AddColumnsOptions, MatrixSelection, ReadOptions, StoreFormat, WriteOptions};
+pub use options::{
+    AddColumnsOptions, CopyOptions, MatrixSelection, ReadOptions, StoreFormat, WriteOptions,
+};
 pub use problem::StoreProblem;
 pub use store::{open_matrix, AnnDataStore};
 pub use tenx::{TenxGeneNames, TenxMatrix, TenxOptions};

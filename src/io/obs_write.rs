@@ -1,5 +1,5 @@
-//! Adding obs columns to an existing zarr store, and the column encodings shared with the
-//! new-store writer.
+//! Adding obs columns to an existing store (zarr here, `.h5ad` in `h5ad_columns`), and the
+//! column encodings shared with the new-store writer.
 
 use std::path::Path;
 
@@ -150,42 +150,22 @@ pub(crate) fn write_dataframe(out: &ZarrOut, el: &str, df: &DataFrame) -> Result
     Ok(())
 }
 
-/// Adds `columns` to the obs dataframe of the zarr store at `path`, leaving everything else
-/// as it was.
-///
-/// Each column is written under a temporary name inside `obs/` and renamed into place; then
-/// `column-order` is updated through a temporary file and a rename, and consolidated metadata
-/// (if the store has any) is rebuilt the same way, so Python anndata sees the new columns. A
-/// crash before the `column-order` update leaves the store reading exactly as before.
-///
-/// `.h5ad` stores are refused ([`StoreProblem::Unsupported`]): HDF5 files cannot be changed
-/// by rename; write a new store with [`AnnDataWriter`](super::AnnDataWriter) instead.
-pub fn add_obs_columns(
-    path: impl AsRef<Path>,
+/// Checks `columns` against the obs dataframe of `backend` before anything is written: valid
+/// distinct names, none the index, right lengths and codes, and no existing member of the same
+/// name (`exists`) unless `overwrite`. Returns the obs column order.
+pub(crate) fn check_new_columns(
+    backend: &dyn Backend,
     columns: &[(String, Column)],
-    opts: &AddColumnsOptions,
-) -> Result<()> {
-    let path = path.as_ref();
-    let ctx = StoreCtx::new(path);
-    let version = match detect(path).map_err(|w| ctx.err("", StoreProblem::UnknownFormat(w)))? {
-        Detected::ZarrV2 => ZarrVersion::V2,
-        Detected::ZarrV3 => ZarrVersion::V3,
-        Detected::H5ad => {
-            return Err(ctx.unsupported(
-                "obs",
-                "adding columns to an .h5ad in place; write a new store instead",
-            ))
-        }
-    };
-    let backend = ZarrBackend::open(path, version)?;
-    let (index_key, mut order) = dataframe_layout(&backend, "obs")?;
+    overwrite: bool,
+    exists: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let (index_key, order) = dataframe_layout(backend, "obs")?;
     let n_obs = backend
         .open_array(&format!("obs/{index_key}"))?
         .shape()
         .first()
         .copied()
         .unwrap_or(0) as usize;
-    let obs_dir = path.join("obs");
     for (i, (name, col)) in columns.iter().enumerate() {
         check_name(name)?;
         if name == &index_key {
@@ -199,11 +179,50 @@ pub fn add_obs_columns(
             )));
         }
         check_column(name, col, n_obs)?;
-        let exists = order.contains(name) || obs_dir.join(name).symlink_metadata().is_ok();
-        if exists && !opts.overwrite {
-            return Err(ctx.err(&format!("obs/{name}"), StoreProblem::AlreadyExists));
+        if !overwrite && (order.contains(name) || exists(name)) {
+            return Err(backend
+                .ctx()
+                .err(&format!("obs/{name}"), StoreProblem::AlreadyExists));
         }
     }
+    Ok(order)
+}
+
+/// Adds `columns` to the obs dataframe of the store at `path` (zarr v2/v3 directory or, with
+/// the `h5ad` feature, `.h5ad` file), leaving everything else as it was.
+///
+/// Every check (names, lengths, categorical codes, existing columns) runs before anything is
+/// written, so an invalid request changes nothing.
+///
+/// * zarr: each column is written under a temporary name inside `obs/` and renamed into place;
+///   then `column-order` is updated through a temporary file and a rename, and consolidated
+///   metadata (if the store has any) is rebuilt the same way, so Python anndata sees the new
+///   columns. A crash before the `column-order` update leaves the store reading as before.
+/// * `.h5ad`: HDF5 cannot be changed by renames, so the file is copied to a temporary sibling,
+///   the columns are written into the copy, and the copy (flushed to disk) is renamed over the
+///   original. On any error the copy is removed and the original is untouched. This needs free
+///   space for a second copy of the file. Replaced columns leave their old bytes unreclaimed
+///   inside the file (HDF5 does not shrink files; `h5repack` does).
+///
+/// Without the `h5ad` feature, `.h5ad` stores give [`StoreProblem::FeatureDisabled`]. To write
+/// the result to a new store and keep the input as it is, see
+/// [`write_store_with_obs_columns`](super::write_store_with_obs_columns).
+pub fn add_obs_columns(
+    path: impl AsRef<Path>,
+    columns: &[(String, Column)],
+    opts: &AddColumnsOptions,
+) -> Result<()> {
+    let path = path.as_ref();
+    let ctx = StoreCtx::new(path);
+    let version = match detect(path).map_err(|w| ctx.err("", StoreProblem::UnknownFormat(w)))? {
+        Detected::ZarrV2 => ZarrVersion::V2,
+        Detected::ZarrV3 => ZarrVersion::V3,
+        Detected::H5ad => return add_h5ad_columns(path, columns, opts.overwrite),
+    };
+    let backend = ZarrBackend::open(path, version)?;
+    let obs_dir = path.join("obs");
+    let exists = |name: &str| obs_dir.join(name).symlink_metadata().is_ok();
+    let mut order = check_new_columns(&backend, columns, opts.overwrite, &exists)?;
     for (name, col) in columns {
         let dest = obs_dir.join(name);
         let mut tmp = TempDir::create(temp_sibling(&dest, "new"))?;
@@ -225,6 +244,16 @@ pub fn add_obs_columns(
     }
     set_column_order(path, version, &ctx, &order)?;
     super::consolidated::refresh(path, version, &ctx)
+}
+
+#[cfg(feature = "h5ad")]
+fn add_h5ad_columns(path: &Path, columns: &[(String, Column)], overwrite: bool) -> Result<()> {
+    super::h5ad_columns::add_in_place(path, columns, overwrite)
+}
+
+#[cfg(not(feature = "h5ad"))]
+fn add_h5ad_columns(path: &Path, _: &[(String, Column)], _: bool) -> Result<()> {
+    Err(StoreCtx::new(path).err("", StoreProblem::FeatureDisabled("h5ad")))
 }
 
 fn set_column_order(

@@ -173,3 +173,27 @@ impl AddColumnsOptions {
         self
     }
 }
+
+/// How [`write_store_with_obs_columns`](super::write_store_with_obs_columns) writes its copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CopyOptions {
+    /// Replace an existing store at the output path (default `false`: refuse).
+    pub overwrite_output: bool,
+    /// Replace obs columns of the same names in the copy (default `false`: refuse).
+    pub overwrite_columns: bool,
+}
+
+impl CopyOptions {
+    /// Allows replacing an existing store at the output path.
+    pub fn with_overwrite_output(mut self, overwrite: bool) -> Self {
+        self.overwrite_output = overwrite;
+        self
+    }
+
+    /// Allows replacing existing obs columns of the same names.
+    pub fn with_overwrite_columns(mut self, overwrite: bool) -> Self {
+        self.overwrite_columns = overwrite;
+        self
+    }
+}

@@ -67,6 +67,31 @@ pub enum StoreProblem {
     /// The storage library failed: unreadable metadata, a codec error, an I/O error.
     #[error("{0}")]
     Backend(String),
+    /// No matrix of the store holds values a model can read (counts, normalised or
+    /// log-normalised counts), or the one named does not (see `io::choose_matrix`).
+    #[error("{}", no_usable_matrix(.found, *.chosen))]
+    NoUsableMatrix {
+        /// What each inspected matrix holds, one phrase each ("X holds ... (...)").
+        found: Vec<String>,
+        /// Whether the matrix was named by the caller (`found` then describes only it).
+        chosen: bool,
+    },
+}
+
+/// The one-line message of [`StoreProblem::NoUsableMatrix`], naming the fix.
+fn no_usable_matrix(found: &[String], chosen: bool) -> String {
+    let found = found.join("; ");
+    if chosen {
+        format!(
+            "{found}; it holds neither counts nor log-normalised values: choose another matrix \
+             with --layer NAME or --use-raw"
+        )
+    } else {
+        format!(
+            "{found}; no element holds counts or log-normalised values: choose one with \
+             --layer NAME or --use-raw"
+        )
+    }
 }
 
 /// Builds [`Error::Store`] values for one store.

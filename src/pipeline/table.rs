@@ -4,7 +4,7 @@
 //! free answer names none), `confidence`, `text`, `precision`; then `assigned` (after the
 //! probability threshold) and `majority_voting` when asked for; in scored mode one `p_<label>`
 //! column per label, in the order of the set. JSON lines carry the same fields, the
-//! probabilities as an object. Numbers are written in the shortest form that reads back to the
+//! probabilities as an object keyed by label, in the order of the set. Numbers are written in the shortest form that reads back to the
 //! same `f32`, so [`read_table`] recovers the predictions bit for bit.
 
 use std::path::Path;

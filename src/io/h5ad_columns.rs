@@ -1,0 +1,131 @@
+//! Adding obs columns to an `.h5ad` file: the columns are written into a private copy, which
+//! is flushed to disk and renamed over the target, so the target is never seen half-written.
+
+use std::path::Path;
+
+use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{File, Group};
+
+use super::atomic::{sync_parent, temp_sibling, TempFile};
+use super::backend::Backend;
+use super::column::Column;
+use super::copy::{copy_file, sync_file};
+use super::h5ad::{vlen, H5Backend, H5Out};
+use super::obs_write::check_new_columns;
+use super::problem::StoreCtx;
+use crate::error::{Error, Result};
+
+/// gzip level of the written columns (the writer's default).
+const LEVEL: u8 = 3;
+
+/// Whether obs of `backend` has a member `name` (any HDF5 object counts).
+fn member_exists(backend: &H5Backend, name: &str) -> bool {
+    !matches!(backend.node(&format!("obs/{name}")), Ok(None))
+}
+
+/// Checks `columns` against the `.h5ad` at `path` without changing it.
+pub(crate) fn check(path: &Path, columns: &[(String, Column)], overwrite: bool) -> Result<()> {
+    let backend = H5Backend::open(path)?;
+    check_new_columns(&backend, columns, overwrite, &|n| {
+        member_exists(&backend, n)
+    })
+    .map(|_| ())
+}
+
+/// Adds `columns` to the obs of the `.h5ad` at `path`: copy, write, flush, rename over.
+pub(crate) fn add_in_place(
+    path: &Path,
+    columns: &[(String, Column)],
+    overwrite: bool,
+) -> Result<()> {
+    check(path, columns, overwrite)?;
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let ctx = StoreCtx::new(path);
+    let mut tmp = TempFile::claim(temp_sibling(path, "new"));
+    let mode = copy_file(path, tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
+    write_into(tmp.path(), &ctx, columns, overwrite)?;
+    finish_copy(tmp.path(), mode)?;
+    std::fs::rename(tmp.path(), path).map_err(|e| Error::io(path, e))?;
+    tmp.disarm();
+    sync_parent(path);
+    Ok(())
+}
+
+/// Flushes the finished copy to disk and gives it the original's permissions (after the
+/// writes: a read-only original must not make the copy unwritable while it is filled).
+pub(crate) fn finish_copy(tmp: &Path, mode: std::fs::Permissions) -> Result<()> {
+    sync_file(tmp).map_err(|e| Error::io(tmp, e))?;
+    std::fs::set_permissions(tmp, mode).map_err(|e| Error::io(tmp, e))
+}
+
+/// Writes `columns` into obs of the `.h5ad` file at `path` (a private copy nobody else reads),
+/// checking them again against it first. Errors name `ctx`'s store, the one the caller asked
+/// about, not the copy.
+pub(crate) fn write_into(
+    path: &Path,
+    ctx: &StoreCtx,
+    columns: &[(String, Column)],
+    overwrite: bool,
+) -> Result<()> {
+    let file = File::open_rw(path).map_err(|e| ctx.backend("", e))?;
+    let backend = H5Backend::from_file(file.clone(), ctx.clone());
+    let mut order = check_new_columns(&backend, columns, overwrite, &|n| {
+        member_exists(&backend, n)
+    })?;
+    drop(backend);
+    let obs = file.group("obs").map_err(|e| ctx.backend("obs", e))?;
+    let out = H5Out { level: LEVEL };
+    for (name, col) in columns {
+        let element = format!("obs/{name}");
+        if obs.link_exists(name) {
+            obs.unlink(name).map_err(|e| ctx.backend(&element, e))?;
+        }
+        out.column(&obs, name, col)
+            .map_err(|e| ctx.backend(&element, e))?;
+    }
+    let before = order.len();
+    for (name, _) in columns {
+        if !order.contains(name) {
+            order.push(name.clone());
+        }
+    }
+    if order.len() != before {
+        set_column_order(&obs, &order)
+            .map_err(|e| ctx.backend("obs", format!("column-order: {e}")))?;
+    }
+    drop(obs);
+    file.flush().map_err(|e| ctx.backend("", e))?;
+    file.close().map_err(|e| ctx.backend("", e))
+}
+
+/// Rewrites obs's `column-order` attribute, keeping its string type: anndata (h5py) writes a
+/// variable-length UTF-8 array, older files may hold ASCII; an empty order may have been
+/// written as an empty float array, which becomes UTF-8 strings.
+fn set_column_order(obs: &Group, order: &[String]) -> hdf5::Result<()> {
+    const NAME: &str = "column-order";
+    let mut ascii = false;
+    if obs.attr_names()?.iter().any(|n| n == NAME) {
+        ascii = obs.attr(NAME)?.dtype()?.to_descriptor()? == TypeDescriptor::VarLenAscii;
+        obs.delete_attr(NAME)?;
+    }
+    if ascii {
+        let names: Option<Vec<VarLenAscii>> = order
+            .iter()
+            .map(|n| VarLenAscii::from_ascii(n).ok())
+            .collect();
+        if let Some(names) = names {
+            return obs
+                .new_attr::<VarLenAscii>()
+                .shape(names.len())
+                .create(NAME)?
+                .write_raw(&names);
+        }
+    }
+    let names: Vec<VarLenUnicode> = order.iter().map(|n| vlen(n)).collect();
+    obs.new_attr::<VarLenUnicode>()
+        .shape(names.len())
+        .create(NAME)?
+        .write_raw(&names)
+}

@@ -1,0 +1,229 @@
+//! Every bad input to the `instructcell` binary ends with its documented exit code, one
+//! `error:` line naming the problem, and no output written; signals cancel cleanly.
+#![cfg(feature = "cli")]
+
+mod cli_support;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use cli_support::*;
+use instructcell::io::{AnnDataWriter, Column, DataFrame, WriteOptions};
+use instructcell::CsrRows;
+
+/// A small zarr store with `genes` and one row per entry of `rows` (dense values).
+fn store(path: &Path, genes: &[&str], rows: &[Vec<f32>]) {
+    let names: Vec<String> = genes.iter().map(|g| g.to_string()).collect();
+    let mut w = AnnDataWriter::create(path, &names, &WriteOptions::default()).unwrap();
+    let mut csr = CsrRows::new(genes.len());
+    for r in rows {
+        let idx: Vec<u32> = (0..r.len() as u32)
+            .filter(|&j| r[j as usize] != 0.0)
+            .collect();
+        let val: Vec<f32> = idx.iter().map(|&j| r[j as usize]).collect();
+        csr.push_row(&idx, &val).unwrap();
+    }
+    w.append(&csr).unwrap();
+    let n = rows.len();
+    w.finish(&DataFrame::new(
+        (0..n).map(|i| format!("c{i}")).collect(),
+        vec![("group".into(), Column::String(vec!["a".into(); n]))],
+    ))
+    .unwrap();
+}
+
+fn annotate_to(input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut a: Vec<&OsStr> = vec![
+        "annotate".as_ref(),
+        "-i".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ];
+    a.extend(extra.iter().map(std::ffi::OsStr::new));
+    run_os(&a)
+}
+
+#[test]
+fn bad_inputs_give_documented_codes_and_write_nothing() {
+    if skip_without_ort() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.zarr");
+    let model_genes: Vec<String> =
+        std::fs::read_to_string(root().join("onnx/models/pbmc-small/genes.txt"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+    let g: Vec<&str> = model_genes.iter().take(100).map(String::as_str).collect();
+    let good_row: Vec<f32> = (0..100).map(|j| (j % 3) as f32).collect();
+
+    // Input data: missing, not a store, no gene overlap, negative and NaN values.
+    fails(
+        &annotate_to(&d.join("nope.h5ad"), &out, &[]),
+        3,
+        "nope.h5ad",
+    );
+    std::fs::write(d.join("notes.txt"), "hello").unwrap();
+    fails(
+        &annotate_to(&d.join("notes.txt"), &out, &[]),
+        3,
+        "notes.txt",
+    );
+    let other = d.join("other.zarr");
+    store(
+        &other,
+        &["GENE_A", "GENE_B", "GENE_C"],
+        &[vec![1.0, 2.0, 3.0]],
+    );
+    fails(
+        &annotate_to(&other, &out, &[]),
+        3,
+        "vocabulary genes were found",
+    );
+    let neg = d.join("neg.zarr");
+    let mut bad = good_row.clone();
+    bad[1] = -0.5;
+    store(&neg, &g, &[good_row.clone(), bad]);
+    fails(&annotate_to(&neg, &out, &[]), 3, "--layer");
+    let nan = d.join("nan.zarr");
+    let mut bad = good_row.clone();
+    bad[2] = f32::NAN;
+    store(&nan, &g, &[bad, good_row.clone()]);
+    fails(&annotate_to(&nan, &out, &[]), 3, "X");
+    let zero = d.join("zero.zarr");
+    store(&zero, &g, &[good_row.clone(), vec![0.0; 100]]);
+    fails(&annotate_to(&zero, &out, &[]), 3, "cell 1");
+    assert!(!out.exists());
+
+    // Usage: labels, templates, modes, shards, precision, metadata.
+    let h = heldout();
+    for (extra, needle) in [
+        (vec!["--labels", " , ,"], "empty"),
+        (
+            vec!["--labels-from-obs", "no_such_column"],
+            "no_such_column",
+        ),
+        (
+            vec!["--template", "Which cell type? Choose one of {choices}."],
+            "{input}",
+        ),
+        (vec!["--mode", "sideways"], "sideways"),
+        (vec!["--precision", "int4"], "int4"),
+        (vec!["--metadata", "species"], "KEY=VALUE"),
+        (vec!["--metadata", "tissue=obs:nowhere"], "nowhere"),
+        (vec!["--p-thres", "1.5"], "1.5"),
+        (
+            vec!["--majority-voting", "--over-clustering", "nowhere"],
+            "nowhere",
+        ),
+    ] {
+        let o = annotate_to(&h, &out, &extra);
+        if extra[0] == "--mode" {
+            assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        } else {
+            fails(&o, 2, needle);
+        }
+        assert!(!out.exists(), "{extra:?}");
+    }
+
+    // Model package: missing, tampered.
+    fails(
+        &annotate_to(&h, &out, &["--model", d.join("no-model").to_str().unwrap()]),
+        4,
+        "no-model",
+    );
+    let pkg = d.join("pkg");
+    copy_dir(&root().join("onnx/models/pbmc-small"), &pkg);
+    let graph = std::fs::read_dir(pkg.join("fp32"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.path().extension() == Some("onnx".as_ref()))
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&graph).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&graph, bytes).unwrap();
+    fails(
+        &annotate_to(&h, &out, &["--model", pkg.to_str().unwrap()]),
+        4,
+        "sha256",
+    );
+    assert!(!out.exists());
+
+    // Output: exists, unwritable place; a 10x directory cannot take columns.
+    std::fs::create_dir(&out).unwrap();
+    fails(&annotate_to(&h, &out, &[]), 6, "already exists");
+    std::fs::remove_dir(&out).unwrap();
+    let deep = d.join("missing-dir").join("out.zarr");
+    fails(&annotate_to(&h, &deep, &[]), 6, "missing-dir");
+    let t = d.join("t.parquet");
+    fails(
+        &run_os(&[
+            "annotate".as_ref(),
+            "-i".as_ref(),
+            h.as_os_str(),
+            "--table".as_ref(),
+            t.as_os_str(),
+        ]),
+        2,
+        ".tsv",
+    );
+    assert_eq!(
+        entries(d),
+        [
+            "nan.zarr",
+            "neg.zarr",
+            "notes.txt",
+            "other.zarr",
+            "pkg",
+            "zero.zarr"
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn signals_cancel_without_output() {
+    if skip_without_ort() {
+        return;
+    }
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.zarr");
+        // Batches of one cell in free mode make the run last long enough to be interrupted.
+        let child = cmd()
+            .args([
+                "annotate",
+                "--mode",
+                "free",
+                "--batch-size",
+                "1",
+                "--max-new-tokens",
+                "64",
+                "-i",
+            ])
+            .arg(heldout())
+            .arg("-o")
+            .arg(&out)
+            .arg("--table")
+            .arg(dir.path().join("t.tsv"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let killed = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
+        assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+        assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+    }
+}
