@@ -17,9 +17,9 @@ use instructcell::model::{Answer, CellOptions, Model, ModelOptions, Prompt};
 use instructcell::package::Precision;
 use instructcell::preprocess::Batcher;
 use instructcell::prompt::{Metadata, Template};
+use instructcell::pipeline::{self, Dataset, InputOptions, LabelRequest};
 use instructcell::tasks::{
-    annotate, generate_cells, instruct, predict_drug_response, AnswerMode, CellRequest, Control,
-    GenerateOptions, TaskOptions,
+    generate_cells, instruct, AnswerMode, CellRequest, Control, GenerateOptions, TaskOptions,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -67,8 +67,10 @@ fn main() -> instructcell::Result<()> {
         store.n_obs()?,
         store.n_vars()?
     );
+    // The pipeline picks the matrix (counts in X here) and aligns the genes it reads.
+    let mut data = Dataset::open(&store_path, &InputOptions::default())?;
     let align = AlignOptions::default().with_min_overlap(MinOverlap::Fraction(0.5));
-    let alignment = GeneAlignment::new(&store.var_names()?, model.genes(), &align)?;
+    let alignment = data.align(&model, &align)?;
     println!("genes: {}", alignment.report());
 
     let mut labels = truth.clone();
@@ -87,14 +89,8 @@ fn main() -> instructcell::Result<()> {
         AnswerMode::Scored,
     ] {
         let t = Instant::now();
-        let reader = store.matrix(&ReadOptions::default())?;
-        let preds = annotate(
-            &model,
-            reader,
-            &alignment,
-            &base.clone().with_mode(mode),
-            &mut Control::new(),
-        )?;
+        let req = LabelRequest::new(base.clone().with_mode(mode)).with_align(align.clone());
+        let preds = pipeline::annotate(&model, &mut data, &req, &mut Control::new())?.predictions;
         let secs = t.elapsed().as_secs_f64();
         let correct = preds
             .iter()
@@ -131,15 +127,11 @@ fn main() -> instructcell::Result<()> {
         ),
         None => ("a BET inhibitor", TaskOptions::default()),
     };
-    let reader = store.matrix(&ReadOptions::default())?;
-    let drug = predict_drug_response(
-        &model,
-        reader,
-        &alignment,
-        drug_name,
-        &drug_opts.with_mode(AnswerMode::Scored).with_batch_size(64),
-        &mut Control::new(),
-    )?;
+    let req = LabelRequest::new(drug_opts.with_mode(AnswerMode::Scored).with_batch_size(64))
+        .with_align(align.clone());
+    let drug =
+        pipeline::drug_response(&model, &mut data, drug_name, &req, &mut Control::new())?
+            .predictions;
     let sensitive = drug
         .iter()
         .filter(|p| {

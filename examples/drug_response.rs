@@ -4,10 +4,9 @@
 //! The bundled model was trained on SYNTHETIC drug labels (a documented cytotoxicity gene
 //! program, not real drug-response data): its answers are a demonstration, not biology.
 
-use instructcell::genes::{AlignOptions, GeneAlignment};
-use instructcell::io::{AnnDataStore, ReadOptions};
-use instructcell::model::{Model, ModelOptions};
-use instructcell::tasks::{predict_drug_response, AnswerMode, Control, TaskOptions};
+use instructcell::pipeline::{self, Dataset, InputOptions, LabelRequest};
+use instructcell::tasks::{AnswerMode, Control, TaskOptions};
+use instructcell::{Model, ModelOptions};
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,19 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(root.join("examples/data/pbmc68k_heldout.zarr"));
     let drug = a.get(2).cloned().unwrap_or_else(|| "SYN-CTX".to_string());
     let model = Model::load(&package, &ModelOptions::default())?;
-    let store = AnnDataStore::open(&store_path)?;
-    let alignment =
-        GeneAlignment::new(&store.var_names()?, model.genes(), &AlignOptions::default())?;
-    let opts = TaskOptions::default().with_mode(AnswerMode::Scored);
-    let preds = predict_drug_response(
-        &model,
-        store.matrix(&ReadOptions::default())?,
-        &alignment,
-        &drug,
-        &opts,
-        &mut Control::new(),
-    )?;
-    let names = store.obs_names()?;
+    let mut data = Dataset::open(&store_path, &InputOptions::default())?;
+    let req = LabelRequest::new(TaskOptions::default().with_mode(AnswerMode::Scored));
+    let result = pipeline::drug_response(&model, &mut data, &drug, &req, &mut Control::new())?;
+    let preds = &result.predictions;
+    let names = data.obs_names();
     println!("response to {drug} (SYNTHETIC labels for the bundled model):");
     for p in preds.iter().take(10) {
         println!(

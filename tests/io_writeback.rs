@@ -9,6 +9,7 @@ mod io_support;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use instructcell::io::{
     add_obs_columns, write_store_with_obs_columns, AddColumnsOptions, AnnDataStore, Column,
@@ -208,6 +209,39 @@ if __name__ == "__main__":
     main()
 "##;
 
+/// HDF5 opens files without close-on-exec: a Python child started while another test thread
+/// holds an `.h5ad` open read-write inherits that descriptor and its exclusive lock, and the
+/// file stays locked until the child exits. Column writes and Python runs take turns.
+static TURNS: Mutex<()> = Mutex::new(());
+
+fn turn() -> MutexGuard<'static, ()> {
+    TURNS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn add_cols(
+    path: impl AsRef<Path>,
+    columns: &[(String, Column)],
+    opts: &AddColumnsOptions,
+) -> instructcell::Result<()> {
+    let _turn = turn();
+    add_obs_columns(path, columns, opts)
+}
+
+fn write_copy(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    columns: &[(String, Column)],
+    opts: &CopyOptions,
+) -> instructcell::Result<()> {
+    let _turn = turn();
+    write_store_with_obs_columns(input, output, columns, opts)
+}
+
+fn python_check_turn(store: &Path, spec: &Value) {
+    let _turn = turn();
+    python_check(store, spec)
+}
+
 const N_FIXTURE: usize = 20;
 const N_RICH: usize = 40;
 const CATEGORIES: [&str; 3] = ["alpha", "beta", "gamma"];
@@ -227,6 +261,7 @@ fn skip_notice(what: &str) {
 fn run_python(python: &OsString, dir: &Path, name: &str, script: &str, args: &[&Path]) {
     let file = dir.join(name);
     std::fs::write(&file, script).unwrap();
+    let _turn = turn();
     let out = std::process::Command::new(python)
         .arg(&file)
         .args(args)
@@ -429,7 +464,7 @@ fn copy_keeps_the_input_and_every_other_byte() {
         let output = tmp.path().join(format!("out_{name}"));
         let before = snapshot(&input);
         let cols = new_columns(N_FIXTURE);
-        write_store_with_obs_columns(&input, &output, &cols, &CopyOptions::default()).unwrap();
+        write_copy(&input, &output, &cols, &CopyOptions::default()).unwrap();
         assert!(snapshot(&input) == before, "{name}: the input changed");
         if input.is_dir() {
             zarr_bytes_kept(&before, &output, &cols);
@@ -469,7 +504,7 @@ fn copy_of_rich_anndata_keeps_every_element() {
         }
         let output = dir.join(format!("out_{name}"));
         let before = snapshot(&input);
-        write_store_with_obs_columns(&input, &output, &cols, &CopyOptions::default()).unwrap();
+        write_copy(&input, &output, &cols, &CopyOptions::default()).unwrap();
         assert!(snapshot(&input) == before, "{name}: the input changed");
         if input.is_dir() {
             zarr_bytes_kept(&before, &output, &cols);
@@ -506,7 +541,7 @@ fn add_obs_columns_to_rich_h5ad_in_place() {
         let edited = dir.join(format!("edited_{name}"));
         std::fs::copy(&original, &edited).unwrap();
         let cols = new_columns(n);
-        add_obs_columns(&edited, &cols, &AddColumnsOptions::default()).unwrap();
+        add_cols(&edited, &cols, &AddColumnsOptions::default()).unwrap();
         rust_reads_back(&original, &edited, &cols);
         std::fs::write(&spec, json!({"new": new_spec(n)}).to_string()).unwrap();
         run_python(
@@ -530,7 +565,7 @@ fn add_obs_columns_to_h5ad_fixture_in_place() {
     let tmp = tempfile::tempdir().unwrap();
     let file = private_copy(tmp.path(), "csr_plain.h5ad");
     let cols = new_columns(N_FIXTURE);
-    add_obs_columns(&file, &cols, &AddColumnsOptions::default()).unwrap();
+    add_cols(&file, &cols, &AddColumnsOptions::default()).unwrap();
     rust_reads_back(&fixture("csr_plain.h5ad"), &file, &cols);
     let mut x = AnnDataStore::open(&file)
         .unwrap()
@@ -545,7 +580,7 @@ fn add_obs_columns_to_h5ad_fixture_in_place() {
         .iter()
         .map(|(k, v)| (k.clone(), json!({"kind": v["kind"], "values": v["values"]})))
         .collect();
-    python_check(
+    python_check_turn(
         &file,
         &json!({"reference": fixture("csr_plain.h5ad"), "obs": obs}),
     );
@@ -558,7 +593,7 @@ fn h5ad_existing_column_refused_then_overwritten() {
     let file = private_copy(tmp.path(), "csr_plain.h5ad");
     let before = snapshot(&file);
     let replacement = vec![("cell_type".to_string(), Column::Float(vec![2.5; N_FIXTURE]))];
-    let e = add_obs_columns(&file, &replacement, &AddColumnsOptions::default()).unwrap_err();
+    let e = add_cols(&file, &replacement, &AddColumnsOptions::default()).unwrap_err();
     assert!(
         matches!(&e, Error::Store { problem: StoreProblem::AlreadyExists, element, .. } if element == "obs/cell_type"),
         "{e:?}"
@@ -571,16 +606,16 @@ fn h5ad_existing_column_refused_then_overwritten() {
     // A refusal among several columns writes none of them.
     let mut mixed = new_columns(N_FIXTURE);
     mixed.extend(replacement.clone());
-    assert!(add_obs_columns(&file, &mixed, &AddColumnsOptions::default()).is_err());
+    assert!(add_cols(&file, &mixed, &AddColumnsOptions::default()).is_err());
     assert!(snapshot(&file) == before);
 
     let overwrite = AddColumnsOptions::default().with_overwrite(true);
-    add_obs_columns(&file, &replacement, &overwrite).unwrap();
+    add_cols(&file, &replacement, &overwrite).unwrap();
     let store = AnnDataStore::open(&file).unwrap();
     assert_eq!(store.obs_column("cell_type").unwrap(), replacement[0].1);
     assert_eq!(store.obs_column_names().unwrap(), ["cell_type"]);
     assert_eq!(listing(tmp.path()), ["csr_plain.h5ad"]);
-    python_check(
+    python_check_turn(
         &file,
         &json!({"obs": {"cell_type": {"kind": "float", "values": vec![2.5; N_FIXTURE]}}}),
     );
@@ -595,22 +630,22 @@ fn h5ad_argument_errors_leave_the_file_alone() {
     let opts = AddColumnsOptions::default();
     let short = vec![("x".to_string(), Column::Float(vec![1.0; 3]))];
     assert!(matches!(
-        add_obs_columns(&file, &short, &opts),
+        add_cols(&file, &short, &opts),
         Err(Error::Shape(_))
     ));
     let bad_name = vec![("a/b".to_string(), Column::Float(vec![1.0; N_FIXTURE]))];
     assert!(matches!(
-        add_obs_columns(&file, &bad_name, &opts),
+        add_cols(&file, &bad_name, &opts),
         Err(Error::InvalidArgument(_))
     ));
     let index = vec![("_index".to_string(), Column::Float(vec![1.0; N_FIXTURE]))];
-    assert!(add_obs_columns(&file, &index, &opts).is_err());
+    assert!(add_cols(&file, &index, &opts).is_err());
     let twice = vec![
         ("t".to_string(), Column::Float(vec![1.0; N_FIXTURE])),
         ("t".to_string(), Column::Float(vec![2.0; N_FIXTURE])),
     ];
     assert!(matches!(
-        add_obs_columns(&file, &twice, &opts),
+        add_cols(&file, &twice, &opts),
         Err(Error::InvalidArgument(_))
     ));
     assert!(snapshot(&file) == before);
@@ -625,7 +660,7 @@ fn copy_refuses_existing_column_unless_overwrite_columns() {
         let before = snapshot(&input);
         let output = tmp.path().join(format!("out_{name}"));
         let cols = vec![("cell_type".to_string(), Column::Float(vec![0.5; N_FIXTURE]))];
-        let e = write_store_with_obs_columns(&input, &output, &cols, &CopyOptions::default())
+        let e = write_copy(&input, &output, &cols, &CopyOptions::default())
             .unwrap_err();
         assert!(
             is_store_problem(&e, &StoreProblem::AlreadyExists),
@@ -638,7 +673,7 @@ fn copy_refuses_existing_column_unless_overwrite_columns() {
         );
 
         let opts = CopyOptions::default().with_overwrite_columns(true);
-        write_store_with_obs_columns(&input, &output, &cols, &opts).unwrap();
+        write_copy(&input, &output, &cols, &opts).unwrap();
         assert!(snapshot(&input) == before, "{name}");
         let store = AnnDataStore::open(&output).unwrap();
         assert_eq!(store.obs_column("cell_type").unwrap(), cols[0].1, "{name}");
@@ -651,7 +686,7 @@ fn copy_refuses_existing_column_unless_overwrite_columns() {
                 .unwrap(),
             store.obs_column_names().unwrap()
         );
-        python_check(
+        python_check_turn(
             &output,
             &json!({"obs": {"cell_type": {"kind": "float", "values": vec![0.5; N_FIXTURE]}}}),
         );
@@ -672,7 +707,7 @@ fn copy_refuses_an_existing_output_unless_overwrite_output() {
         std::fs::create_dir(&output).unwrap();
         std::fs::write(output.join("keep"), b"user data").unwrap();
         let cols = new_columns(N_FIXTURE);
-        let e = write_store_with_obs_columns(&input, &output, &cols, &CopyOptions::default())
+        let e = write_copy(&input, &output, &cols, &CopyOptions::default())
             .unwrap_err();
         assert!(
             matches!(&e, Error::Store { problem: StoreProblem::AlreadyExists, path, .. } if path == &output),
@@ -685,7 +720,7 @@ fn copy_refuses_an_existing_output_unless_overwrite_output() {
         assert_eq!(listing(tmp.path()), names, "{name}");
 
         let opts = CopyOptions::default().with_overwrite_output(true);
-        write_store_with_obs_columns(&input, &output, &cols, &opts).unwrap();
+        write_copy(&input, &output, &cols, &opts).unwrap();
         rust_reads_back(&input, &output, &cols);
         assert!(!output.join("keep").exists());
         assert_eq!(listing(tmp.path()), names, "{name}: no temporaries left");
@@ -703,7 +738,7 @@ fn copy_path_errors_create_nothing() {
 
     let missing = dir.join("no_such_dir");
     let e =
-        write_store_with_obs_columns(&zarr, missing.join("out.zarr"), &cols, &opts).unwrap_err();
+        write_copy(&zarr, missing.join("out.zarr"), &cols, &opts).unwrap_err();
     assert!(
         matches!(&e, Error::Io { path, .. } if path == &missing),
         "{e:?}"
@@ -711,26 +746,26 @@ fn copy_path_errors_create_nothing() {
     assert!(e.to_string().contains("no_such_dir"), "{e}");
 
     for same in [zarr.clone(), dir.join(".").join("v3_csr.zarr")] {
-        let e = write_store_with_obs_columns(&zarr, &same, &cols, &opts).unwrap_err();
+        let e = write_copy(&zarr, &same, &cols, &opts).unwrap_err();
         assert!(
             matches!(&e, Error::InvalidArgument(m) if m.contains("add_obs_columns")),
             "{e:?}"
         );
     }
     let inside = zarr.join("copy.zarr");
-    let e = write_store_with_obs_columns(&zarr, &inside, &cols, &opts).unwrap_err();
+    let e = write_copy(&zarr, &inside, &cols, &opts).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
     // Replacing a directory that holds the input would delete the input.
-    let e = write_store_with_obs_columns(&zarr, dir, &cols, &opts).unwrap_err();
+    let e = write_copy(&zarr, dir, &cols, &opts).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
 
-    let e = write_store_with_obs_columns(&zarr, dir.join("out.h5ad"), &cols, &opts).unwrap_err();
+    let e = write_copy(&zarr, dir.join("out.h5ad"), &cols, &opts).unwrap_err();
     assert!(
         matches!(&e, Error::InvalidArgument(m) if m.contains("not supported")),
         "{e:?}"
     );
     let h5ad = private_copy(dir, "csr_plain.h5ad");
-    let e = write_store_with_obs_columns(&h5ad, dir.join("out.zarr"), &cols, &opts).unwrap_err();
+    let e = write_copy(&h5ad, dir.join("out.zarr"), &cols, &opts).unwrap_err();
     assert!(
         matches!(&e, Error::InvalidArgument(m) if m.contains("not supported")),
         "{e:?}"
@@ -738,7 +773,7 @@ fn copy_path_errors_create_nothing() {
     let not_a_store = dir.join("notes.txt");
     std::fs::write(&not_a_store, b"hello").unwrap();
     let e =
-        write_store_with_obs_columns(&not_a_store, dir.join("out.zarr"), &cols, &opts).unwrap_err();
+        write_copy(&not_a_store, dir.join("out.zarr"), &cols, &opts).unwrap_err();
     assert!(
         matches!(
             e,
@@ -766,7 +801,7 @@ fn copy_argument_errors_create_nothing() {
         let output = tmp.path().join(format!("out_{name}"));
         let opts = CopyOptions::default();
         let short = vec![("x".to_string(), Column::Float(vec![1.0; 3]))];
-        let e = write_store_with_obs_columns(&input, &output, &short, &opts).unwrap_err();
+        let e = write_copy(&input, &output, &short, &opts).unwrap_err();
         assert!(matches!(e, Error::Shape(_)), "{name}: {e:?}");
         let bad_code = vec![(
             "c".to_string(),
@@ -776,7 +811,7 @@ fn copy_argument_errors_create_nothing() {
                 ordered: false,
             },
         )];
-        let e = write_store_with_obs_columns(&input, &output, &bad_code, &opts).unwrap_err();
+        let e = write_copy(&input, &output, &bad_code, &opts).unwrap_err();
         assert!(matches!(e, Error::InvalidArgument(_)), "{name}: {e:?}");
         assert_eq!(listing(tmp.path()), [name]);
     }
@@ -788,7 +823,7 @@ fn copy_with_no_columns_is_a_plain_copy() {
         let tmp = tempfile::tempdir().unwrap();
         let input = private_copy(tmp.path(), name);
         let output = tmp.path().join(format!("out_{name}"));
-        write_store_with_obs_columns(&input, &output, &[], &CopyOptions::default()).unwrap();
+        write_copy(&input, &output, &[], &CopyOptions::default()).unwrap();
         assert!(snapshot(&output) == snapshot(&input), "{name}");
     }
 }
@@ -800,10 +835,10 @@ fn h5ad_needs_the_feature() {
     let file = private_copy(tmp.path(), "csr_plain.h5ad");
     let cols = new_columns(N_FIXTURE);
     let want = StoreProblem::FeatureDisabled("h5ad");
-    let e = add_obs_columns(&file, &cols, &AddColumnsOptions::default()).unwrap_err();
+    let e = add_cols(&file, &cols, &AddColumnsOptions::default()).unwrap_err();
     assert!(is_store_problem(&e, &want), "{e:?}");
     let out = tmp.path().join("out.h5ad");
-    let e = write_store_with_obs_columns(&file, &out, &cols, &CopyOptions::default()).unwrap_err();
+    let e = write_copy(&file, &out, &cols, &CopyOptions::default()).unwrap_err();
     assert!(is_store_problem(&e, &want), "{e:?}");
     assert_eq!(listing(tmp.path()), ["csr_plain.h5ad"]);
 }
@@ -834,7 +869,7 @@ fn bench_write_back_of_big_stores() {
             .with_overwrite_output(true)
             .with_overwrite_columns(true);
         let t = std::time::Instant::now();
-        write_store_with_obs_columns(&input, &output, &cols, &opts).unwrap();
+        write_copy(&input, &output, &cols, &opts).unwrap();
         let copy_s = t.elapsed().as_secs_f64();
         println!(
             "write_store_with_obs_columns {name}: {:.2} GB, {n} cells, {copy_s:.2} s",
@@ -846,7 +881,7 @@ fn bench_write_back_of_big_stores() {
             std::fs::remove_file(&output).unwrap();
         }
         let t = std::time::Instant::now();
-        add_obs_columns(
+        add_cols(
             &input,
             &cols,
             &AddColumnsOptions::default().with_overwrite(true),
@@ -869,4 +904,18 @@ fn snapshot_size(path: &Path) -> u64 {
     } else {
         std::fs::metadata(path).unwrap().len()
     }
+}
+
+#[cfg(all(feature = "h5ad", unix))]
+#[test]
+fn h5ad_in_place_through_a_symlink_edits_the_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = private_copy(tmp.path(), "csr_plain.h5ad");
+    let link = tmp.path().join("link.h5ad");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let cols = new_columns(N_FIXTURE);
+    add_cols(&link, &cols, &AddColumnsOptions::default()).unwrap();
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    rust_reads_back(&fixture("csr_plain.h5ad"), &file, &cols);
+    assert_eq!(listing(tmp.path()), ["csr_plain.h5ad", "link.h5ad"]);
 }

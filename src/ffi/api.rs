@@ -4,10 +4,10 @@ use super::args::{check_out, free_box, opt_str_arg, put, slice_arg, str_arg, str
 use super::error::{fail, guard, IcStatus};
 use super::rows::RowsSource;
 use crate::genes::{AlignOptions, GeneAlignment};
-use crate::io::{AnnDataStore, MatrixReader, ReadOptions};
-use crate::matrix::{CsrRows, RowSource};
+use crate::matrix::CsrRows;
 use crate::model::{CellOptions, Model, ModelOptions};
 use crate::package::Precision;
+use crate::pipeline::{self, Dataset, InputOptions, LabelRequest};
 use crate::prompt::Metadata;
 use crate::runtime::{ExecutionProvider, SessionOptions};
 use crate::tasks::{
@@ -329,17 +329,16 @@ pub unsafe extern "C" fn ic_annotate_csr(
     })
 }
 
-/// The store's `X` reader and its genes aligned to the model by exact symbol.
-fn open_store(m: &Model, path: &str) -> Result<(MatrixReader, GeneAlignment), (IcStatus, String)> {
-    let store = AnnDataStore::open(path).map_err(fail)?;
-    let reader = store.matrix(&ReadOptions::default()).map_err(fail)?;
-    let alignment = GeneAlignment::new(reader.gene_names(), m.genes(), &AlignOptions::default())
-        .map_err(fail)?;
-    Ok((reader, alignment))
+/// The dataset at `path`, with the matrix chosen as the pipeline chooses it (counts in X, a
+/// counts layer or `raw/X`, else log-normalised values).
+fn open_store(path: &str) -> Result<Dataset, (IcStatus, String)> {
+    Dataset::open(path, &InputOptions::default()).map_err(fail)
 }
 
 /// Annotates every cell of an AnnData store (`.zarr` v2/v3, or `.h5ad` when built with it) at
-/// `store_path`, reading `X`. Other arguments and errors as `ic_annotate_csr`, plus IC_STORE.
+/// `store_path`. The matrix read is counts in `X`, a counts layer or `raw/X`, else
+/// log-normalised values (turned back into counts); a store with none of these fails with
+/// IC_STORE naming what each element holds. Other arguments and errors as `ic_annotate_csr`.
 ///
 /// # Safety
 /// As `ic_annotate_csr`.
@@ -361,16 +360,10 @@ pub unsafe extern "C" fn ic_annotate_store(
         let species = unsafe { opt_str_arg(species, "species")? };
         let tissue = unsafe { opt_str_arg(tissue, "tissue")? };
         check_out(out, "out")?;
-        let (reader, alignment) = open_store(m, path)?;
-        let preds = tasks::annotate(
-            m,
-            reader,
-            &alignment,
-            &task_options(labels, mode, species, tissue),
-            &mut Control::new(),
-        )
-        .map_err(fail)?;
-        unsafe { put(out, Box::into_raw(predictions(preds)), "out") }
+        let mut data = open_store(path)?;
+        let req = LabelRequest::new(task_options(labels, mode, species, tissue));
+        let preds = pipeline::annotate(m, &mut data, &req, &mut Control::new()).map_err(fail)?;
+        unsafe { put(out, Box::into_raw(predictions(preds.predictions)), "out") }
     })
 }
 
@@ -392,12 +385,11 @@ pub unsafe extern "C" fn ic_predict_drug_response_store(
         let path = unsafe { str_arg(store_path, "store_path")? };
         let drug = unsafe { str_arg(drug, "drug")? };
         check_out(out, "out")?;
-        let (reader, alignment) = open_store(m, path)?;
-        let opts = TaskOptions::default().with_mode(mode.into());
+        let mut data = open_store(path)?;
+        let req = LabelRequest::new(TaskOptions::default().with_mode(mode.into()));
         let preds =
-            tasks::predict_drug_response(m, reader, &alignment, drug, &opts, &mut Control::new())
-                .map_err(fail)?;
-        unsafe { put(out, Box::into_raw(predictions(preds)), "out") }
+            pipeline::drug_response(m, &mut data, drug, &req, &mut Control::new()).map_err(fail)?;
+        unsafe { put(out, Box::into_raw(predictions(preds.predictions)), "out") }
     })
 }
 

@@ -132,6 +132,10 @@ fn copy_zarr(
     if !columns.is_empty() {
         let add = AddColumnsOptions::default().with_overwrite(opts.overwrite_columns);
         add_obs_columns(tmp.path(), columns, &add).map_err(|e| renamed(e, tmp.path(), output))?;
+        // The copied files are on disk already; so must the new columns be before publishing.
+        for (name, _) in columns {
+            sync_tree(&tmp.path().join("obs").join(name))?;
+        }
     }
     let out_ctx = StoreCtx::new(output);
     publish(tmp.path(), output, opts.overwrite_output, &out_ctx, "")?;
@@ -218,7 +222,6 @@ pub(crate) fn copy_file(src: &Path, dst: &Path) -> io::Result<Permissions> {
 }
 
 /// Flushes the file at `path` to disk.
-#[cfg(feature = "h5ad")]
 pub(crate) fn sync_file(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     let f = File::open(path)?;
@@ -255,4 +258,16 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Flushes every file at or under `path` to disk.
+fn sync_tree(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        for entry in fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+            sync_tree(&entry.map_err(|e| Error::io(path, e))?.path())?;
+        }
+        Ok(())
+    } else {
+        sync_file(path).map_err(|e| Error::io(path, e))
+    }
 }

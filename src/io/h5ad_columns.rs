@@ -43,13 +43,15 @@ pub(crate) fn add_in_place(
         return Ok(());
     }
     let ctx = StoreCtx::new(path);
-    let mut tmp = TempFile::claim(temp_sibling(path, "new"));
-    let mode = copy_file(path, tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
+    // Through a symbolic link, edit the file it names (not replace the link by a file).
+    let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+    let mut tmp = TempFile::claim(temp_sibling(&target, "new"));
+    let mode = copy_file(&target, tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
     write_into(tmp.path(), &ctx, columns, overwrite)?;
     finish_copy(tmp.path(), mode)?;
-    std::fs::rename(tmp.path(), path).map_err(|e| Error::io(path, e))?;
+    std::fs::rename(tmp.path(), &target).map_err(|e| Error::io(&target, e))?;
     tmp.disarm();
-    sync_parent(path);
+    sync_parent(&target);
     Ok(())
 }
 

@@ -201,8 +201,9 @@ pub(crate) fn check_new_columns(
 /// * `.h5ad`: HDF5 cannot be changed by renames, so the file is copied to a temporary sibling,
 ///   the columns are written into the copy, and the copy (flushed to disk) is renamed over the
 ///   original. On any error the copy is removed and the original is untouched. This needs free
-///   space for a second copy of the file. Replaced columns leave their old bytes unreclaimed
-///   inside the file (HDF5 does not shrink files; `h5repack` does).
+///   space for a second copy of the file, and other hard links to the file keep the old
+///   contents. Replaced columns leave their old bytes unreclaimed inside the file (HDF5 does
+///   not shrink files; `h5repack` does).
 ///
 /// Without the `h5ad` feature, `.h5ad` stores give [`StoreProblem::FeatureDisabled`]. To write
 /// the result to a new store and keep the input as it is, see
