@@ -22,6 +22,29 @@
 //!
 //! Every fallible call returns [`Result`], whose error type [`Error`] names what went wrong and
 //! where (the store path, the cell, the gene).
+//!
+//! Annotating a store and writing the labels into a copy that keeps every element:
+//!
+//! ```
+//! use instructcell::pipeline::{self, Dataset, InputOptions, LabelOutput, LabelRequest, WriteTarget};
+//! use instructcell::{Control, Model, ModelOptions, TaskOptions};
+//!
+//! # fn main() -> instructcell::Result<()> {
+//! # if instructcell::runtime::runtime().is_err() { return Ok(()); } // no ONNX Runtime here
+//! # let out_dir = tempfile::tempdir().unwrap();
+//! # let out = out_dir.path().join("annotated.zarr");
+//! let model = Model::load("onnx/models/pbmc-small", &ModelOptions::default())?;
+//! let mut data = Dataset::open("examples/data/pbmc68k_heldout.zarr", &InputOptions::default())?;
+//! let labels = model.package().manifest().label_sets["cell_type"].clone();
+//! let request = LabelRequest::new(TaskOptions::default().with_labels(labels));
+//! let predictions = pipeline::annotate(&model, &mut data, &request, &mut Control::new())?;
+//! let columns = predictions.columns(&LabelOutput::default().with_p_thres(0.5))?;
+//! let target = WriteTarget::NewStore { path: out.clone(), overwrite: false };
+//! pipeline::write_columns(data.path(), &target, &columns, false)?;
+//! assert_eq!(predictions.predictions.len(), 178);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod cellgen;

@@ -660,8 +660,7 @@ fn copy_refuses_existing_column_unless_overwrite_columns() {
         let before = snapshot(&input);
         let output = tmp.path().join(format!("out_{name}"));
         let cols = vec![("cell_type".to_string(), Column::Float(vec![0.5; N_FIXTURE]))];
-        let e = write_copy(&input, &output, &cols, &CopyOptions::default())
-            .unwrap_err();
+        let e = write_copy(&input, &output, &cols, &CopyOptions::default()).unwrap_err();
         assert!(
             is_store_problem(&e, &StoreProblem::AlreadyExists),
             "{name}: {e:?}"
@@ -707,8 +706,7 @@ fn copy_refuses_an_existing_output_unless_overwrite_output() {
         std::fs::create_dir(&output).unwrap();
         std::fs::write(output.join("keep"), b"user data").unwrap();
         let cols = new_columns(N_FIXTURE);
-        let e = write_copy(&input, &output, &cols, &CopyOptions::default())
-            .unwrap_err();
+        let e = write_copy(&input, &output, &cols, &CopyOptions::default()).unwrap_err();
         assert!(
             matches!(&e, Error::Store { problem: StoreProblem::AlreadyExists, path, .. } if path == &output),
             "{name}: {e:?}"
@@ -737,8 +735,7 @@ fn copy_path_errors_create_nothing() {
     let listed = listing(dir);
 
     let missing = dir.join("no_such_dir");
-    let e =
-        write_copy(&zarr, missing.join("out.zarr"), &cols, &opts).unwrap_err();
+    let e = write_copy(&zarr, missing.join("out.zarr"), &cols, &opts).unwrap_err();
     assert!(
         matches!(&e, Error::Io { path, .. } if path == &missing),
         "{e:?}"
@@ -772,8 +769,7 @@ fn copy_path_errors_create_nothing() {
     );
     let not_a_store = dir.join("notes.txt");
     std::fs::write(&not_a_store, b"hello").unwrap();
-    let e =
-        write_copy(&not_a_store, dir.join("out.zarr"), &cols, &opts).unwrap_err();
+    let e = write_copy(&not_a_store, dir.join("out.zarr"), &cols, &opts).unwrap_err();
     assert!(
         matches!(
             e,

@@ -128,7 +128,7 @@ mod tests {
                 for index in 0..count {
                     let r = Shard::new(index, count).unwrap().rows(n_rows, 16);
                     assert_eq!(r.start, next, "{n_rows} rows, {index}/{count}");
-                    assert!(r.start % 16 == 0 || r.is_empty());
+                    assert!(r.start.is_multiple_of(16) || r.is_empty());
                     next = r.end;
                 }
                 assert_eq!(next, n_rows);
