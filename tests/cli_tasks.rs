@@ -210,7 +210,7 @@ fn drug_response_generate_instruct_info_versions() {
     ]));
     let rows = instructcell::pipeline::read_table(&t).unwrap();
     assert_eq!(rows.predictions.len(), 178);
-    assert_eq!(rows.labels, ["Sensitive", "Resistant"]);
+    assert_eq!(rows.labels, ["sensitive", "resistant"]);
     // Generation: inline and file conditions, zarr and h5ad.
     let cond = dir.path().join("conditions.tsv");
     std::fs::write(&cond, "cell_type\tn\nCD14+ Monocyte\t3\nCD19+ B\t2\n").unwrap();

@@ -197,10 +197,11 @@ fn renamed(e: Error, tmp: &Path, output: &Path) -> Error {
     }
 }
 
-/// Copies the contents of `src` into the new file `dst` (the platform's kernel copy: on Linux
-/// `copy_file_range`, a reflink where the filesystem supports it); flushes `dst` to disk when
-/// `sync`. Returns `src`'s permissions, for the caller to give `dst` once it is complete.
-fn copy_contents(src: &Path, dst: &Path, sync: bool) -> io::Result<Permissions> {
+/// Copies the contents of `src` into the new file `dst` with the platform's kernel copy (on
+/// Linux `copy_file_range`, a reflink where the filesystem supports it), not yet flushed to
+/// disk (see [`sync_file`]). Returns `src`'s permissions, for the caller to give `dst` once it
+/// has finished writing it.
+pub(crate) fn copy_file(src: &Path, dst: &Path) -> io::Result<Permissions> {
     let mut from = File::open(src)?;
     let mode = from.metadata()?.permissions();
     let mut to = fs::OpenOptions::new()
@@ -208,17 +209,7 @@ fn copy_contents(src: &Path, dst: &Path, sync: bool) -> io::Result<Permissions> 
         .create_new(true)
         .open(dst)?;
     io::copy(&mut from, &mut to)?;
-    if sync {
-        to.sync_all()?;
-    }
     Ok(mode)
-}
-
-/// Copies the file `src` to the new file `dst`, not yet flushed to disk (see [`sync_file`]).
-/// Returns `src`'s permissions, for the caller to set on `dst` once it has finished writing.
-#[cfg(feature = "h5ad")]
-pub(crate) fn copy_file(src: &Path, dst: &Path) -> io::Result<Permissions> {
-    copy_contents(src, dst, false)
 }
 
 /// Flushes the file at `path` to disk.
@@ -234,6 +225,19 @@ pub(crate) fn sync_file(path: &Path) -> io::Result<()> {
 /// flushed to disk and given its source's permissions. Symbolic links to files are copied as
 /// the files they point to; links to directories and special files are refused.
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let mut copied = Vec::new();
+    copy_entries(from, to, &mut copied)?;
+    // Flushed after all the copies, not each after its own: the kernel writes them back
+    // meanwhile, and the flushes share journal commits.
+    for (file, mode) in copied {
+        sync_file(&file).map_err(|e| Error::io(&file, e))?;
+        fs::set_permissions(&file, mode).map_err(|e| Error::io(&file, e))?;
+    }
+    Ok(())
+}
+
+/// Copies the entries of `from` into `to`, noting each copied file and its source's mode.
+fn copy_entries(from: &Path, to: &Path, copied: &mut Vec<(PathBuf, Permissions)>) -> Result<()> {
     for entry in fs::read_dir(from).map_err(|e| Error::io(from, e))? {
         let entry = entry.map_err(|e| Error::io(from, e))?;
         let src = entry.path();
@@ -245,10 +249,10 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             .is_symlink();
         if meta.is_dir() && !link {
             fs::create_dir(&dst).map_err(|e| Error::io(&dst, e))?;
-            copy_tree(&src, &dst)?;
+            copy_entries(&src, &dst, copied)?;
         } else if meta.is_file() {
-            let mode = copy_contents(&src, &dst, true).map_err(|e| Error::io(&src, e))?;
-            fs::set_permissions(&dst, mode).map_err(|e| Error::io(&dst, e))?;
+            let mode = copy_file(&src, &dst).map_err(|e| Error::io(&src, e))?;
+            copied.push((dst, mode));
         } else {
             return Err(Error::InvalidArgument(format!(
                 "{} is a link to a directory or a special file; only plain files and \

@@ -40,6 +40,28 @@ pub struct Manifest {
     /// `drug_response`); empty for packages that carry none.
     #[serde(default)]
     pub label_sets: std::collections::BTreeMap<String, Vec<String>>,
+    /// Calibration of scored probabilities, by task (`cell_type`, `drug_response`); tasks
+    /// without an entry keep the raw softmax of the label log-likelihoods.
+    #[serde(default)]
+    pub calibration: std::collections::BTreeMap<String, Calibration>,
+}
+
+/// Temperature scaling of scored answers: probabilities are the softmax of the labels'
+/// log-likelihoods divided by `temperature` (above 1 softens over-confident models).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[non_exhaustive]
+pub struct Calibration {
+    /// The temperature (finite, positive).
+    pub temperature: f32,
+    /// The cells it was fitted on (a description, e.g. the split and their number).
+    #[serde(default)]
+    pub fitted_on: String,
+    /// Expected calibration error of the top label on the evaluation cells, before and after.
+    #[serde(default)]
+    pub ece_before: Option<f32>,
+    /// See `ece_before`.
+    #[serde(default)]
+    pub ece_after: Option<f32>,
 }
 
 /// The cell encoder's first linear layer of one precision, stored as arrays so that a runtime

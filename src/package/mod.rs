@@ -13,7 +13,7 @@ mod npy;
 pub use checksum::{sha256_file, verify_entry};
 pub use int8::{parse_precision_spec, Int8Weights};
 pub use manifest::{
-    ArrayEntry, CellInputEntry, GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION,
+    ArrayEntry, Calibration, CellInputEntry, GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION,
     MIN_FORMAT_VERSION,
 };
 pub use npy::{read_f32_matrix, read_matrix, NpyValues};
@@ -158,6 +158,14 @@ impl ModelPackage {
         }
         if st.stop.is_empty() {
             return Err("no stop tokens".into());
+        }
+        for (task, c) in &m.calibration {
+            if !(c.temperature.is_finite() && c.temperature > 0.0) {
+                return Err(format!(
+                    "calibration of {task}: temperature {} is not a positive number",
+                    c.temperature
+                ));
+            }
         }
         if !m.prompt.wrapper.contains("{prompt}") {
             return Err("prompt wrapper lacks the {prompt} field".into());

@@ -7,7 +7,7 @@ use super::shard::Shard;
 use crate::error::Result;
 use crate::genes::AlignOptions;
 use crate::model::Model;
-use crate::tasks::{self, Control, TaskOptions};
+use crate::tasks::{self, AnswerMode, Control, TaskOptions};
 
 /// The default answers of the drug-response task.
 pub const DRUG_LABELS: [&str; 2] = ["Sensitive", "Resistant"];
@@ -52,7 +52,9 @@ impl LabelRequest {
     }
 }
 
-/// Annotates the cell type of every cell of `dataset` (or of the request's shard).
+/// Annotates the cell type of every cell of `dataset` (or of the request's shard). In scored
+/// mode the package's calibration of `cell_type` (a temperature) applies unless the request
+/// sets its own ([`TaskOptions::temperature`]).
 ///
 /// ```no_run
 /// use instructcell::pipeline::{annotate, Dataset, InputOptions, LabelOutput, LabelRequest};
@@ -83,14 +85,15 @@ pub fn annotate(
         model,
         dataset,
         req,
-        "annotate",
+        ("annotate", "cell_type"),
         labels,
         control,
         |m, s, a, o, c| tasks::annotate(m, s, a, o, c),
     )
 }
 
-/// Predicts every cell's response to `drug` (labels default to [`DRUG_LABELS`]).
+/// Predicts every cell's response to `drug` (labels default to [`DRUG_LABELS`]); scored
+/// probabilities use the package's calibration of `drug_response` when it has one.
 ///
 /// # Errors
 /// As [`annotate`].
@@ -110,7 +113,7 @@ pub fn drug_response(
         model,
         dataset,
         req,
-        "drug-response",
+        ("drug-response", "drug_response"),
         labels.clone(),
         control,
         |m, s, a, o, c| {
@@ -123,7 +126,7 @@ fn run<'f>(
     model: &Model,
     dataset: &mut Dataset,
     req: &LabelRequest,
-    task: &str,
+    (task, calibration_key): (&str, &str),
     labels: Vec<String>,
     control: &mut Control<'_>,
     mut f: impl FnMut(
@@ -137,6 +140,11 @@ fn run<'f>(
 ) -> Result<Predictions> {
     let alignment = dataset.align(model, &req.align)?;
     let mut opts = req.task.clone();
+    if opts.mode == AnswerMode::Scored && opts.temperature.is_none() {
+        if let Some(c) = model.package().manifest().calibration.get(calibration_key) {
+            opts = opts.with_temperature(c.temperature);
+        }
+    }
     if !dataset.integer_counts() {
         opts = opts.with_integer_counts(false);
     }
@@ -158,6 +166,7 @@ fn run<'f>(
         task: task.to_string(),
         mode: Some(opts.mode),
         labels,
+        temperature: opts.temperature.filter(|_| opts.mode == AnswerMode::Scored),
         n_obs: dataset.n_cells(),
         rows,
         predictions,
@@ -187,7 +196,7 @@ pub fn instruct(
         model,
         dataset,
         &req,
-        "instruct",
+        ("instruct", ""),
         Vec::new(),
         control,
         |m, s, a, o, c| tasks::annotate(m, s, a, o, c),

@@ -82,6 +82,7 @@ pub fn merge_tables(obs_names: &[String], tables: &[PathBuf]) -> Result<Predicti
         task: "merged".into(),
         mode: None,
         labels: labels.map(|(l, _)| l).unwrap_or_default(),
+        temperature: None,
         n_obs: n,
         rows: 0..n,
         predictions,

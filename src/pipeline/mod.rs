@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+pub mod calibration;
 mod dataset;
 mod labels;
 mod merge;

@@ -23,6 +23,9 @@ pub struct Predictions {
     pub mode: Option<AnswerMode>,
     /// The label set, in order (scored probabilities follow it).
     pub labels: Vec<String>,
+    /// Scored mode: the temperature applied to the probabilities (from the package's
+    /// calibration of the task, or the caller's); `None`: raw, uncalibrated probabilities.
+    pub temperature: Option<f32>,
     /// Cells in the whole dataset.
     pub n_obs: usize,
     /// The rows processed (all of them, or one shard's).

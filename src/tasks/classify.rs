@@ -65,6 +65,13 @@ pub(crate) fn classify<S: RowSource>(
     control: &mut Control<'_>,
 ) -> Result<Vec<LabelPrediction>> {
     opts.generation.validate()?;
+    if let Some(t) = opts.temperature {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "the temperature {t} is not a positive number"
+            )));
+        }
+    }
     let labels = &opts.labels;
     if opts.mode != AnswerMode::Free && labels.is_empty() {
         return Err(Error::InvalidArgument(
@@ -130,7 +137,7 @@ pub(crate) fn classify<S: RowSource>(
             AnswerMode::Scored => {
                 let scores = model.score_with_precision(&prompts, &label_tokens)?;
                 for (p, (s, precision)) in prompts.iter().zip(scores) {
-                    let probs = softmax(&s);
+                    let probs = softmax(&s, opts.temperature.unwrap_or(1.0));
                     let best = (0..probs.len())
                         .max_by(|&a, &b| probs[a].total_cmp(&probs[b]))
                         .unwrap_or(0);
@@ -182,9 +189,11 @@ pub(crate) fn classify<S: RowSource>(
     Ok(out)
 }
 
-fn softmax(scores: &[f32]) -> Vec<f32> {
+/// The softmax of `scores / temperature`.
+fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
     let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let e: Vec<f64> = scores.iter().map(|&s| ((s - m) as f64).exp()).collect();
+    let t = temperature as f64;
+    let e: Vec<f64> = scores.iter().map(|&s| ((s - m) as f64 / t).exp()).collect();
     let total: f64 = e.iter().sum();
     e.iter().map(|v| (v / total) as f32).collect()
 }
@@ -204,7 +213,9 @@ mod tests {
         assert_eq!(match_label("This is a CD4+ T cell.", &labels), Some(2));
         assert_eq!(match_label("a macrophage", &labels), None);
         assert_eq!(match_label("anything", &[]), None);
-        let p = softmax(&[0.0, (2.0f32).ln()]);
+        let p = softmax(&[0.0, (2.0f32).ln()], 1.0);
+        assert!((p[0] - 1.0 / 3.0).abs() < 1e-6 && (p[1] - 2.0 / 3.0).abs() < 1e-6);
+        let p = softmax(&[0.0, (4.0f32).ln()], 2.0);
         assert!((p[0] - 1.0 / 3.0).abs() < 1e-6 && (p[1] - 2.0 / 3.0).abs() < 1e-6);
     }
 }

@@ -104,6 +104,9 @@ pub struct TaskOptions {
     pub rows: Option<Range<usize>>,
     /// Per-cell template fields; they override [`TaskOptions::metadata`] for the same key.
     pub cell_metadata: CellMetadata,
+    /// Scored mode: probabilities are the softmax of the log-likelihoods divided by this
+    /// (temperature scaling; `None` = 1, the raw softmax).
+    pub temperature: Option<f32>,
 }
 
 impl Default for TaskOptions {
@@ -120,6 +123,7 @@ impl Default for TaskOptions {
             integer_counts: true,
             rows: None,
             cell_metadata: CellMetadata::new(),
+            temperature: None,
         }
     }
 }
@@ -163,6 +167,11 @@ impl TaskOptions {
     /// Sets a per-cell template field (one value per source row).
     pub fn with_cell_field(mut self, key: impl Into<String>, values: Vec<Option<String>>) -> Self {
         self.cell_metadata = self.cell_metadata.with_field(key, values);
+        self
+    }
+    /// Sets the scored-mode temperature.
+    pub fn with_temperature(mut self, t: f32) -> Self {
+        self.temperature = Some(t);
         self
     }
     /// Sets the number of cells per model call (at least 1).

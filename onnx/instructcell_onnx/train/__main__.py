@@ -92,6 +92,22 @@ def _train(args: argparse.Namespace, log) -> dict[str, object]:
             "tokenizer_size": tok.get_vocab_size(with_added_tokens=True)}
 
 
+def _add_label_sets(out: Path, cell_types: list[str]) -> None:
+    """Record the label sets the model was trained to answer with in its manifest (the engine's
+    default label sets; the package checksums cover the files the manifest names, not itself).
+
+    Scored probabilities are calibrated afterwards, on cells never seen in training:
+    ``cargo run --release --example calibrate -- PACKAGE STORE --write``."""
+    from .templates import DRUG_LABELS
+
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["label_sets"] = {"cell_type": list(cell_types), "drug_response": list(DRUG_LABELS)}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the whole pipeline; exit status as ``python -m instructcell_onnx export``."""
     args = _parser().parse_args(argv)
@@ -122,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     if rc != 0:
         return rc
     report["export_seconds"] = round(time.time() - t, 1)
+    pbmc = D.load()
+    _add_label_sets(args.out, pbmc.label_set)
     if card_text is not None:  # the model card is hand-written; export replaces the directory
         card.write_text(card_text, encoding="utf-8")
-    pbmc = D.load()
     drug_labels, _ = D.synthetic_drug_labels(pbmc)
     t = time.time()
     report["heldout"] = {p: evaluate_package(args.out, pbmc, drug_labels, p, args.threads) for p in ("fp32", "int8")}

@@ -182,6 +182,24 @@ pub fn run(args: &LabelArgs, task: LabelTask, quiet: bool, signals: &Signals) ->
         req = req.with_shard(s);
     }
     let predictions = run_task(&model, &mut data, &req, &task, quiet, signals)?;
+    match (args.task.mode, predictions.temperature) {
+        (Mode::Scored, Some(t)) => {
+            info!("scored probabilities calibrated with temperature {t:.3} (the package's)")
+        }
+        (Mode::Scored, None) => warn!(
+            "scored probabilities are not calibrated: the package carries no temperature for {}",
+            task.label_set_key()
+        ),
+        (_, _) if args.post.p_thres.is_some() => warn!(
+            "--p-thres on {} confidences, which are not calibrated: use --mode scored",
+            if args.task.mode == Mode::Free {
+                "free"
+            } else {
+                "constrained"
+            }
+        ),
+        _ => {}
+    }
     finish(&predictions, &data, &args.output, &output, quiet, signals)
 }
 
