@@ -458,7 +458,7 @@ fn label_set() -> Vec<String> {
 }
 
 /// Scored fp32 annotation of every row of `source`.
-fn scored<S: RowSource>(model: &Model, source: S, integer: bool) -> Vec<LabelPrediction> {
+fn scored<S: RowSource + Send>(model: &Model, source: S, integer: bool) -> Vec<LabelPrediction> {
     let alignment =
         GeneAlignment::for_source(&source, model.genes(), &AlignOptions::default()).unwrap();
     let opts = TaskOptions::default()

@@ -56,7 +56,7 @@ pub fn match_label(text: &str, labels: &[String]) -> Option<usize> {
 }
 
 /// Runs a label-valued task over every (remaining) row of `source`.
-pub(crate) fn classify<S: RowSource>(
+pub(crate) fn classify<S: RowSource + Send>(
     model: &Model,
     source: S,
     alignment: &GeneAlignment,
@@ -117,7 +117,7 @@ pub(crate) fn classify<S: RowSource>(
     .with_rows(rows)?;
     let mut out = Vec::with_capacity(total);
     let mut done = 0;
-    batcher.for_each_batch(|batch| {
+    batcher.for_each_batch_prefetch(|batch| {
         if control.cancelled() {
             return Err(Error::Cancelled);
         }
@@ -133,6 +133,7 @@ pub(crate) fn classify<S: RowSource>(
                 id: batch.rows()[i] as u64,
             })
             .collect();
+        let started = std::time::Instant::now();
         match opts.mode {
             AnswerMode::Scored => {
                 let scores = model.score_with_precision(&prompts, &label_tokens)?;
@@ -182,6 +183,7 @@ pub(crate) fn classify<S: RowSource>(
                 }
             }
         }
+        control.add_inference(started.elapsed());
         done += batch.n_cells();
         control.report(done, total);
         Ok(())

@@ -43,7 +43,7 @@ pub const DRUG_TEMPLATE: &str =
 /// Invalid options (constrained/scored without labels, bad template, missing fields), data
 /// errors from the sparse core (per the bad-cell policy), [`crate::Error::Cancelled`], runtime
 /// errors.
-pub fn annotate<S: RowSource>(
+pub fn annotate<S: RowSource + Send>(
     model: &Model,
     source: S,
     alignment: &GeneAlignment,
@@ -74,7 +74,7 @@ pub fn annotate<S: RowSource>(
 ///
 /// # Errors
 /// As [`annotate`].
-pub fn predict_drug_response<S: RowSource>(
+pub fn predict_drug_response<S: RowSource + Send>(
     model: &Model,
     source: S,
     alignment: &GeneAlignment,

@@ -1,13 +1,19 @@
 //! Progress reporting and cancellation for long runs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Observes a running task: progress after each batch, and a cancellation flag checked between
 /// batches (a cancelled run returns [`crate::Error::Cancelled`] and writes nothing).
+///
+/// It also adds up the time spent in the model's graphs ([`Control::inference_time`]), so a
+/// caller can tell reading and preprocessing (which overlap inference where the source can be
+/// read from another thread) from inference.
 #[derive(Default)]
 pub struct Control<'a> {
-    progress: Option<Box<dyn FnMut(usize, usize) + 'a>>,
+    progress: Option<Box<dyn FnMut(usize, usize) + Send + 'a>>,
     cancel: Option<&'a AtomicBool>,
+    inference: Duration,
 }
 
 impl<'a> Control<'a> {
@@ -17,7 +23,7 @@ impl<'a> Control<'a> {
     }
 
     /// Calls `f(done, total)` after every batch.
-    pub fn with_progress(mut self, f: impl FnMut(usize, usize) + 'a) -> Self {
+    pub fn with_progress(mut self, f: impl FnMut(usize, usize) + Send + 'a) -> Self {
         self.progress = Some(Box::new(f));
         self
     }
@@ -26,6 +32,15 @@ impl<'a> Control<'a> {
     pub fn with_cancel(mut self, flag: &'a AtomicBool) -> Self {
         self.cancel = Some(flag);
         self
+    }
+
+    /// Time spent running the model so far (label tasks).
+    pub fn inference_time(&self) -> Duration {
+        self.inference
+    }
+
+    pub(crate) fn add_inference(&mut self, d: Duration) {
+        self.inference += d;
     }
 
     pub(crate) fn cancelled(&self) -> bool {

@@ -232,11 +232,12 @@ pub fn run_task_with(
 ) -> CmdResult<Predictions> {
     let mut progress = Progress::new(quiet, total, "cells");
     let start = Instant::now();
-    let result = {
+    let (result, inference) = {
         let mut control = Control::new()
             .with_progress(|done, total| progress.update(done, total))
             .with_cancel(signals.flag());
-        f(&mut control)
+        let r = f(&mut control);
+        (r, control.inference_time().as_secs_f64())
     };
     progress.finish();
     if let Some(code) = signals.received() {
@@ -250,10 +251,12 @@ pub fn run_task_with(
         .map(|(p, n)| format!("{n} by {}", p.as_str()))
         .collect();
     info!(
-        "answered {} cells in {secs:.2} s ({:.1} cells/s; {})",
+        "answered {} cells in {secs:.2} s ({:.1} cells/s; {}); model {inference:.2} s, reading and \
+         preprocessing outside the model {:.2} s",
         predictions.predictions.len(),
         predictions.predictions.len() as f64 / secs.max(1e-9),
-        by.join(", ")
+        by.join(", "),
+        (secs - inference).max(0.0)
     );
     Ok(predictions)
 }
