@@ -63,6 +63,9 @@ cleanup() {
     kill "$pid" 2> /dev/null && for _ in $(seq 1 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.2; done
     kill -0 "$pid" 2> /dev/null && kill -KILL "$pid" 2> /dev/null
   done
+  if [ -n "${etc_conf_written:-}" ] && grep -qF "$marker" /etc/slurm/slurm.conf 2> /dev/null; then
+    rm -f /etc/slurm/slurm.conf
+  fi
   [ $rc -eq 0 ] || { echo "slurm-test: logs in $state/log" >&2; tail -n 20 "$state"/log/*.log >&2 2> /dev/null; }
   echo "slurm-test: daemons stopped; total $((SECONDS - start)) s"
 }
@@ -110,6 +113,16 @@ MinJobAge=600
 $node State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
+# Job steps run by the plugin (srun inside the batch job) drop SLURM_* variables, SLURM_CONF
+# included (snakemake-executor-plugin-slurm-jobstep 0.6), so they read the default
+# /etc/slurm/slurm.conf: put a copy there, unless the machine has a real one.
+marker="# written by instructcell .ci/slurm-test.sh"
+if [ -e /etc/slurm/slurm.conf ] && ! grep -qF "$marker" /etc/slurm/slurm.conf; then
+  fail "/etc/slurm/slurm.conf exists and is not this test's: run the test on a machine without SLURM"
+fi
+mkdir -p /etc/slurm
+{ echo "$marker"; cat "$SLURM_CONF"; } > /etc/slurm/slurm.conf
+etc_conf_written=1
 cat > "$state/etc/cgroup.conf" << EOF
 # unused (proctrack/linuxproc, task/none), present so no daemon looks for a system one
 CgroupPlugin=autodetect

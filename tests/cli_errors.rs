@@ -116,6 +116,7 @@ fn bad_inputs_give_documented_codes_and_write_nothing() {
         (vec!["--metadata", "species"], "KEY=VALUE"),
         (vec!["--metadata", "tissue=obs:nowhere"], "nowhere"),
         (vec!["--p-thres", "1.5"], "1.5"),
+        (vec!["--threads", "0"], "--threads"),
         (
             vec!["--majority-voting", "--over-clustering", "nowhere"],
             "nowhere",
@@ -128,6 +129,21 @@ fn bad_inputs_give_documented_codes_and_write_nothing() {
             fails(&o, 2, needle);
         }
         assert!(!out.exists(), "{extra:?}");
+    }
+
+    // A GPU provider that cannot start: an error, or a reported fallback when allowed.
+    if cfg!(feature = "cuda") {
+        let o = annotate_to(&h, &out, &["--device", "cuda"]);
+        if o.status.code() == Some(5) {
+            assert!(!out.exists());
+            let o = annotate_to(&h, &out, &["--device", "cuda", "--allow-fallback"]);
+            ok(&o);
+            assert!(stderr(&o).contains("could not start"), "{}", stderr(&o));
+            std::fs::remove_dir_all(&out).unwrap();
+        } else {
+            ok(&o); // a machine with a GPU
+            std::fs::remove_dir_all(&out).unwrap();
+        }
     }
 
     // Model package: missing, tampered.
