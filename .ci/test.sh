@@ -14,3 +14,13 @@ cargo test --all-features --doc
 # The exporter's tests (PyTorch reference, export, verification) on tiny models.
 bash .ci/setup-onnx.sh
 (cd onnx && .venv/bin/python -m pytest)
+# The Snakemake workflow (workflow/): sharded runs equal one run byte for byte, fp32 and int8,
+# and a killed run resumes with only the unfinished shards (bundled store; about 2 minutes).
+INSTRUCTCELL_BIN="$root/target/debug/instructcell" bash workflow/tests/run_local.sh
+# The same workflow on a private single-node SLURM through the executor plugin (apt-installs
+# slurm, munge, slurmdbd and mariadb when missing; needs root; about 2 minutes).
+if [ "$(id -u)" -eq 0 ]; then
+  INSTRUCTCELL_BIN="$root/target/debug/instructcell" bash .ci/slurm-test.sh
+else
+  echo "test: skipping .ci/slurm-test.sh (needs root: apt, /etc/slurm, munged)"
+fi

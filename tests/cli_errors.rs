@@ -3,11 +3,13 @@
 #![cfg(feature = "cli")]
 
 mod cli_support;
+mod package_support;
 
 use std::ffi::OsStr;
 use std::path::Path;
 
 use cli_support::*;
+use package_support::copy_dir;
 use instructcell::io::{AnnDataWriter, Column, DataFrame, WriteOptions};
 use instructcell::CsrRows;
 

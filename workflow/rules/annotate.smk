@@ -8,11 +8,14 @@ checkpoint info:
     output:
         f"{OUT}/info/{{sample}}.json",
     params:
+        env=ENV,
+        ic=IC,
+        model=lambda wc, input: os.path.dirname(input.manifest),
         batch_size=BATCH_SIZE,
     log:
         f"{OUT}/logs/{{sample}}/info.log",
     shell:
-        ENV + "{IC:q} info --model {MODEL:q} --input {input.store:q} --batch-size {params.batch_size} "
+        "{params.env}{params.ic:q} info --model {params.model:q} --input {input.store:q} --batch-size {params.batch_size} "
         "--json > {output:q} 2> {log:q}"
 
 
@@ -26,6 +29,8 @@ rule annotate_shard:
         table=f"{OUT}/shards/{{sample}}/annotate/part{{i}}of{{n}}.tsv",
         record=f"{OUT}/shards/{{sample}}/annotate/part{{i}}of{{n}}.args",
     params:
+        env=ENV,
+        ic=IC,
         sub="annotate",
         args=lambda wc: shard_args("annotate", wc.sample),
         record=lambda wc: f"model_sha256={MODEL_SHA256} n={wc.n} "
@@ -39,7 +44,7 @@ rule annotate_shard:
     benchmark:
         f"{OUT}/benchmarks/{{sample}}/annotate/part{{i}}of{{n}}.tsv"
     shell:
-        ENV + "{IC:q} {params.sub} {params.args} --input {input.store:q} "
+        "{params.env}{params.ic:q} {params.sub} {params.args} --input {input.store:q} "
         "--shard {wildcards.i}/{wildcards.n} --table {output.table:q} --threads {threads} "
         "> {log:q} 2>&1 && printf '%s\\n' {params.record:q} > {output.record:q}"
 
@@ -55,6 +60,8 @@ rule annotate_merge:
         dir=directory(f"{OUT}/annotated/{{sample}}"),
         table=f"{OUT}/annotated/{{sample}}.tsv",
     params:
+        env=ENV,
+        ic=IC,
         store=lambda wc, output: f"{output.dir}/{wc.sample}{SAMPLES[wc.sample]['ext']}",
         args=merge_args("annotate"),
     threads: threads_for("merge")
@@ -69,8 +76,7 @@ rule annotate_merge:
         "if [ $(sort -u {input.records:q} | wc -l) -ne 1 ]; then "
         "echo 'error: the shards ran with different settings (one batch_size, precision and model "
         "per run):' >&2; sort -u {input.records:q} >&2; exit 2; fi; mkdir -p {output.dir:q}; "
-        + ENV
-        + "{IC:q} merge --input {input.store:q} --tables {input.tables:q} --output {params.store:q} "
+        "{params.env}{params.ic:q} merge --input {input.store:q} --tables {input.tables:q} --output {params.store:q} "
         "--table {output.table:q} {params.args} > {log:q} 2>&1"
 
 
@@ -80,11 +86,15 @@ rule versions:
     output:
         f"{OUT}/versions/{{sample}}.versions.yml",
     params:
+        env=ENV,
+        ic=IC,
+        model=lambda wc, input: os.path.dirname(input.manifest),
         processes=lambda wc: " ".join(processes()),
         snakemake=snakemake.__version__,
     log:
         f"{OUT}/logs/{{sample}}/versions.log",
     shell:
-        ENV + "( for p in {params.processes}; do {IC:q} versions --model {MODEL:q} --process $p; done; "
+        "{params.env}( for p in {params.processes}; do {params.ic:q} versions --model {params.model:q} --process $p; "
+        "done; "
         "printf 'WORKFLOW_INSTRUCTCELL:\\n  snakemake: \"%s\"\\n  instructcell_binary: \"%s\"\\n' "
-        "{params.snakemake:q} {IC:q} ) > {output:q} 2> {log:q}"
+        "{params.snakemake:q} {params.ic:q} ) > {output:q} 2> {log:q}"

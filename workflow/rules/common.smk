@@ -339,6 +339,29 @@ def generated_store(name):
     return f"{generated_dir(name)}/{name}.{fmt}"
 
 
+# ---------------------------------------------------------------- summary
+
+
+def summary_tables():
+    tables = []
+    for s in SAMPLES:
+        if annotate_enabled():
+            tables.append(merged_table(s))
+        for d in drugs():
+            tables.append(merged_table(s, "drug_response", d))
+    return tables
+
+
+def summary_shards(wc):
+    shards = []
+    for s in SAMPLES:
+        if annotate_enabled():
+            shards += shard_files("annotate", "tsv")(SimpleNamespace(sample=s))
+        for d in drugs():
+            shards += shard_files("drug_response", "tsv")(SimpleNamespace(sample=s, drug=d))
+    return shards
+
+
 # ---------------------------------------------------------------- targets
 
 

@@ -6,6 +6,8 @@ use rule annotate_shard as drug_response_shard with:
         table=f"{OUT}/shards/{{sample}}/drug_response/{{drug}}/part{{i}}of{{n}}.tsv",
         record=f"{OUT}/shards/{{sample}}/drug_response/{{drug}}/part{{i}}of{{n}}.args",
     params:
+        env=ENV,
+        ic=IC,
         sub="drug-response",
         args=lambda wc: shard_args("drug_response", wc.sample, wc.drug),
         record=lambda wc: f"model_sha256={MODEL_SHA256} n={wc.n} "
@@ -28,6 +30,8 @@ use rule annotate_merge as drug_response_merge with:
         dir=directory(f"{OUT}/drug_response/{{drug}}/{{sample}}"),
         table=f"{OUT}/drug_response/{{drug}}/{{sample}}.tsv",
     params:
+        env=ENV,
+        ic=IC,
         store=lambda wc, output: f"{output.dir}/{wc.sample}{SAMPLES[wc.sample]['ext']}",
         args=merge_args("drug_response"),
     log:

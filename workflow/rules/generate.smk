@@ -7,6 +7,9 @@ rule generate:
     output:
         directory(f"{OUT}/generated/{{condition}}"),
     params:
+        env=ENV,
+        ic=IC,
+        model=lambda wc, input: os.path.dirname(input.manifest),
         store=lambda wc: generated_store(wc.condition),
         spec=lambda wc: GENERATE[wc.condition]["conditions"],
         n=lambda wc: GENERATE[wc.condition]["n"],
@@ -24,7 +27,8 @@ rule generate:
     benchmark:
         f"{OUT}/benchmarks/generate/{{condition}}.tsv"
     shell:
-        "mkdir -p {output:q}; " + ENV + "{IC:q} generate --model {MODEL:q} --conditions {params.spec:q} "
+        "mkdir -p {output:q}; {params.env}{params.ic:q} generate --model {params.model:q} "
+        "--conditions {params.spec:q} "
         "--n-per-condition {params.n} --seed {params.seed} --counts {params.counts} "
         "--batch-size {params.batch_size} --precision {params.precision} {params.device} "
         "--threads {threads} --output {params.store:q} > {log:q} 2>&1"
