@@ -15,9 +15,9 @@ use instructcell::genes::{AlignOptions, GeneAlignment, MinOverlap};
 use instructcell::io::{AnnDataStore, ReadOptions};
 use instructcell::model::{Answer, CellOptions, Model, ModelOptions, Prompt};
 use instructcell::package::Precision;
+use instructcell::pipeline::{self, Dataset, InputOptions, LabelRequest};
 use instructcell::preprocess::Batcher;
 use instructcell::prompt::{Metadata, Template};
-use instructcell::pipeline::{self, Dataset, InputOptions, LabelRequest};
 use instructcell::tasks::{
     generate_cells, instruct, AnswerMode, CellRequest, Control, GenerateOptions, TaskOptions,
 };
@@ -129,9 +129,8 @@ fn main() -> instructcell::Result<()> {
     };
     let req = LabelRequest::new(drug_opts.with_mode(AnswerMode::Scored).with_batch_size(64))
         .with_align(align.clone());
-    let drug =
-        pipeline::drug_response(&model, &mut data, drug_name, &req, &mut Control::new())?
-            .predictions;
+    let drug = pipeline::drug_response(&model, &mut data, drug_name, &req, &mut Control::new())?
+        .predictions;
     let sensitive = drug
         .iter()
         .filter(|p| {

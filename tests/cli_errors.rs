@@ -9,9 +9,9 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use cli_support::*;
-use package_support::copy_dir;
 use instructcell::io::{AnnDataWriter, Column, DataFrame, WriteOptions};
 use instructcell::CsrRows;
+use package_support::copy_dir;
 
 /// A small zarr store with `genes` and one row per entry of `rows` (dense values).
 fn store(path: &Path, genes: &[&str], rows: &[Vec<f32>]) {
