@@ -81,14 +81,10 @@ impl Dataset {
     /// Opens the dataset at `path`.
     ///
     /// # Errors
-    /// [`Error::Io`] when nothing is at `path`; store errors (unknown format, malformed
-    /// elements, no usable matrix — the message names what each element holds and how to
+    /// Store errors (nothing at `path`, unknown format, malformed elements, no usable matrix — the message names what each element holds and how to
     /// choose one).
     pub fn open(path: impl AsRef<Path>, opts: &InputOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Err(e) = path.symlink_metadata() {
-            return Err(Error::io(&path, e));
-        }
         if is_tenx(&path) {
             let names = match opts.gene_symbols {
                 Some(_) => TenxGeneNames::Id,
