@@ -229,7 +229,9 @@ enum IcStatus ic_annotate_csr(const struct IcModel *model,
 
 /*
  Annotates every cell of an AnnData store (`.zarr` v2/v3, or `.h5ad` when built with it) at
- `store_path`, reading `X`. Other arguments and errors as `ic_annotate_csr`, plus IC_STORE.
+ `store_path`. The matrix read is counts in `X`, a counts layer or `raw/X`, else
+ log-normalised values (turned back into counts); a store with none of these fails with
+ IC_STORE naming what each element holds. Other arguments and errors as `ic_annotate_csr`.
 
  # Safety
  As `ic_annotate_csr`.
