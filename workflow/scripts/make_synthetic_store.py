@@ -87,8 +87,8 @@ def main() -> None:
     rows = a.cells_per_chunk
     X.create_array("indptr", shape=(a.cells + 1,), dtype="int64", shards=(rows,),
                    chunks=(max(rows // 4, 1),), compressors=comp)[:] = indptr
-    shard = min(VALUES_SHARD, max(nnz, 1))
-    chunk = min(VALUES_CHUNK, shard)
+    chunk = min(VALUES_CHUNK, max(nnz, 1))
+    shard = min(VALUES_SHARD, -(-max(nnz, 1) // chunk) * chunk)  # a multiple of the chunk
     data = X.create_array("data", shape=(nnz,), dtype="float32", shards=(shard,), chunks=(chunk,), compressors=comp)
     indices = X.create_array("indices", shape=(nnz,), dtype="int32", shards=(shard,), chunks=(chunk,), compressors=comp)
 
