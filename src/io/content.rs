@@ -39,6 +39,18 @@ pub const COUNTS_LAYER_NAMES: &[&str] = &[
 const ABS_TOL: f64 = 0.01;
 /// See [`ABS_TOL`].
 const REL_TOL: f64 = 1e-5;
+/// Half the step of values kept to 3 decimals, as some stores keep them (scanpy's
+/// `pbmc68k_reduced` `raw`): a value on that grid may be off by this much.
+const GRID_HALF_STEP: f64 = 5e-4;
+/// Values whose ratio the storage error could move by more than this are not tested.
+const MAX_WIDEN: f64 = 0.1;
+
+/// Whether `v` lies on the grid of 3-decimal numbers (as far as `f32` tells): values off it
+/// land there by chance 2 % of the time.
+fn on_3_decimal_grid(v: f64) -> bool {
+    let k = v * 1000.0;
+    (k - k.round()).abs() < 0.01
+}
 /// Multiples of the cell's smallest value tried as the unit's divisor.
 const MAX_DIVISOR: usize = 10;
 /// Ratios to the cell's smallest value above this say nothing.
@@ -361,10 +373,12 @@ fn choose_auto(store: &AnnDataStore) -> Result<ChosenMatrix> {
 /// * otherwise each cell's values `x` are divided by the cell's smallest non-zero value `m`.
 ///   For normalised counts `x / m = c / c_min` with whole counts `c`, so `k · x / m` is a whole
 ///   number for `k = c_min`. A value passes when, for the `k` in `1..=10` that suits its cell
-///   best, `q = k · x / m` lies within `0.01 + 1e-5 · q` of a whole number. Values written as
-///   `f32` carry a relative error of about `1e-6` after `log1p`, rounding and `expm1` (on the
-///   bundled PBMCs, log-normalised by scanpy, `q` stays within `2.5e-5` of a whole number:
-///   0.2 % of the tolerance), while values that are not counts pass by chance about 2 % of
+///   best, `q = k · x / m` lies within `0.01 + 1e-5 · q` of a whole number, widened for
+///   values stored to 3 decimals (scanpy's `pbmc68k_reduced` `raw` keeps log-normalised values
+///   so) by the error that rounding carries into `q` (up to about 1.2e-3 of `q` there). Values
+///   written as `f32` carry a relative error of about `1e-6` after `log1p`, rounding and `expm1`
+///   (on the bundled PBMCs, log-normalised by scanpy, `q` stays within `2.5e-5` of a whole
+///   number), while values that are not counts pass by chance about 2 % of
 ///   the time. Values equal to their cell's smallest say nothing, nor does a cell without
 ///   non-zero values; values more than 1000 times their cell's smallest (where the tolerance
 ///   no longer separates whole numbers) are not tested. The values are
@@ -463,31 +477,44 @@ struct UnitTally {
 
 impl UnitTally {
     /// Tests one cell's non-zero values `x` (with their columns), `x >= 0` or NaN/inf.
-    fn add_cell(&mut self, row: usize, cols: &[u32], x: &[f64]) {
-        let finite_min = x
+    /// `slack[i]` is the relative error that the storage of value `i` may carry into its
+    /// ratio to the cell's smallest value (0 for values stored to full `f32` precision).
+    fn add_cell(&mut self, row: usize, cols: &[u32], x: &[f64], slack: &[f64]) {
+        let (min_at, finite_min) = x
             .iter()
             .copied()
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .fold(f64::INFINITY, f64::min);
+            .enumerate()
+            .filter(|(_, v)| v.is_finite() && *v > 0.0)
+            .fold(
+                (0, f64::INFINITY),
+                |a, (i, v)| if v < a.1 { (i, v) } else { a },
+            );
+        let min_slack = slack.get(min_at).copied().unwrap_or(0.0);
         if !finite_min.is_finite() {
             // Nothing finite to measure against: every non-finite value fails.
             self.add_failures(row, cols, x, |v| !v.is_finite(), finite_min);
             return;
         }
         let ratio = |v: f64| v / finite_min;
-        let tested = |r: f64| !r.is_finite() || ((r - 1.0).abs() > tol(r) && r <= MAX_RATIO);
-        let fails = |r: f64, k: usize| {
+        let widen = |i: usize, q: f64| q * (slack.get(i).copied().unwrap_or(0.0) + min_slack);
+        // A ratio whose storage error could move it by a tenth says little: not tested.
+        let precise = |i: usize, r: f64| widen(i, r) <= MAX_WIDEN;
+        let tested_at = |i: usize, r: f64| {
+            !r.is_finite() || ((r - 1.0).abs() > tol(r) && r <= MAX_RATIO && precise(i, r))
+        };
+        let fails = |i: usize, r: f64, k: usize| {
             if !r.is_finite() {
                 return true;
             }
             let q = r * k as f64;
-            (q - q.round()).abs() > tol(q)
+            (q - q.round()).abs() > tol(q) + widen(i, q)
         };
         let mut best = (usize::MAX, 1);
         for k in 1..=MAX_DIVISOR {
             let n = x
                 .iter()
-                .filter(|&&v| tested(ratio(v)) && fails(ratio(v), k))
+                .enumerate()
+                .filter(|&(i, &v)| tested_at(i, ratio(v)) && fails(i, ratio(v), k))
                 .count();
             if n < best.0 {
                 best = (n, k);
@@ -497,16 +524,25 @@ impl UnitTally {
             }
         }
         let k = best.1;
-        self.tested += x.iter().filter(|&&v| tested(ratio(v))).count();
+        self.tested += x
+            .iter()
+            .enumerate()
+            .filter(|&(i, &v)| tested_at(i, ratio(v)))
+            .count();
         self.untested += x
             .iter()
-            .filter(|&&v| ratio(v).is_finite() && ratio(v) > MAX_RATIO)
+            .enumerate()
+            .filter(|&(i, &v)| {
+                let r = ratio(v);
+                r.is_finite() && (r > MAX_RATIO || ((r - 1.0).abs() > tol(r) && !precise(i, r)))
+            })
             .count();
         self.failed += best.0;
         if self.first_failure.is_none() && best.0 > 0 {
             if let Some(i) = x
                 .iter()
-                .position(|&v| tested(ratio(v)) && fails(ratio(v), k))
+                .enumerate()
+                .position(|(i, &v)| tested_at(i, ratio(v)) && fails(i, ratio(v), k))
             {
                 self.first_failure = Some(((row, cols[i], x[i]), ratio(x[i])));
             }
@@ -568,6 +604,8 @@ struct Tally {
     /// The non-zero values of the row being added, and their columns.
     row_vals: Vec<f64>,
     row_cols: Vec<u32>,
+    /// Per value: the relative error its storage may carry (see [`UnitTally::add_cell`]).
+    row_slack: Vec<f64>,
 }
 
 impl Tally {
@@ -596,11 +634,25 @@ impl Tally {
         if self.row_vals.is_empty() {
             return true;
         }
-        self.plain.add_cell(row, &self.row_cols, &self.row_vals);
+        // Values on the 3-decimal grid may be off by half its step: relative to x that is
+        // step/x, and after expm1 step * e^v / (e^v - 1) relative to expm1(v).
+        let grid = |v: f64, rel: f64| if on_3_decimal_grid(v) { rel } else { 0.0 };
+        self.row_slack.clear();
+        self.row_slack
+            .extend(self.row_vals.iter().map(|&v| grid(v, GRID_HALF_STEP / v)));
+        self.plain
+            .add_cell(row, &self.row_cols, &self.row_vals, &self.row_slack);
+        self.row_slack.clear();
+        self.row_slack.extend(
+            self.row_vals
+                .iter()
+                .map(|&v| grid(v, GRID_HALF_STEP / -(-v).exp_m1())),
+        );
         for v in self.row_vals.iter_mut() {
             *v = v.exp_m1();
         }
-        self.expm1.add_cell(row, &self.row_cols, &self.row_vals);
+        self.expm1
+            .add_cell(row, &self.row_cols, &self.row_vals, &self.row_slack);
         true
     }
 
@@ -741,6 +793,33 @@ mod tests {
         assert_eq!(c, MatrixContent::LogNormalized, "{d}");
         let (c, d) = tally(&scaled(|v| v.ln_1p() * 1.01 + 0.013));
         assert_eq!(c, MatrixContent::Other, "{d}");
+    }
+
+    #[test]
+    fn log_normalised_values_kept_to_3_decimals_pass() {
+        // As scanpy's pbmc68k_reduced keeps its `raw`: log1p(normalised) rounded to 3 decimals.
+        let rows: Vec<Vec<f32>> = cells()
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let s = 1e4 / (1317.0 + 113.7 * i as f32);
+                row.iter()
+                    .map(|&c| ((c * s).ln_1p() * 1000.0).round() / 1000.0)
+                    .collect()
+            })
+            .collect();
+        let (c, d) = tally(&rows);
+        assert_eq!(c, MatrixContent::LogNormalized, "{d}");
+        // Off the grid, the same rounding error is not forgiven.
+        let shifted: Vec<Vec<f32>> = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|&v| if v > 0.0 { v + 0.0004 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(tally(&shifted).0, MatrixContent::Other);
     }
 
     #[test]
