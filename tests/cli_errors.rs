@@ -204,28 +204,39 @@ fn bad_inputs_give_documented_codes_and_write_nothing() {
     );
 }
 
+/// The held-out cells repeated `times` times, as a zarr store at `path`.
+fn repeated_heldout(path: &Path, times: usize) {
+    use instructcell::RowSource;
+    let store = instructcell::AnnDataStore::open(heldout()).unwrap();
+    let mut m = store.matrix(&Default::default()).unwrap();
+    let genes = m.gene_names().to_vec();
+    let mut rows = CsrRows::new(genes.len());
+    let n = m.n_rows();
+    m.read_rows(0..n, &mut rows).unwrap();
+    let mut w = AnnDataWriter::create(path, &genes, &WriteOptions::default()).unwrap();
+    for _ in 0..times {
+        w.append(&rows).unwrap();
+    }
+    let names = (0..n * times).map(|i| format!("c{i}")).collect();
+    w.finish(&DataFrame::new(names, vec![])).unwrap();
+}
+
 #[cfg(unix)]
 #[test]
 fn signals_cancel_without_output() {
     if skip_without_ort() {
         return;
     }
+    let big_dir = tempfile::tempdir().unwrap();
+    let big = big_dir.path().join("big.zarr");
+    repeated_heldout(&big, 40);
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.zarr");
-        // Batches of one cell in free mode make the run last long enough to be interrupted.
-        let child = cmd()
-            .args([
-                "annotate",
-                "--mode",
-                "free",
-                "--batch-size",
-                "1",
-                "--max-new-tokens",
-                "64",
-                "-i",
-            ])
-            .arg(heldout())
+        // 7,120 cells in batches of one: the run lasts far longer than it takes to interrupt.
+        let mut child = cmd()
+            .args(["annotate", "--batch-size", "1", "-i"])
+            .arg(&big)
             .arg("-o")
             .arg(&out)
             .arg("--table")
@@ -233,15 +244,27 @@ fn signals_cancel_without_output() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // Signal once the model is loaded and cells are being answered.
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            let n = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+            seen.push_str(&line);
+            if n == 0 || line.contains("label set") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
         let killed = std::process::Command::new("kill")
             .args([format!("-{signal}"), child.id().to_string()])
             .status()
             .unwrap();
         assert!(killed.success());
-        let o = child.wait_with_output().unwrap();
-        assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
-        assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+        let status = child.wait().unwrap();
+        std::io::Read::read_to_string(&mut err, &mut seen).unwrap();
+        assert_eq!(status.code(), Some(code), "{seen}");
+        assert!(seen.contains("interrupted"), "{seen}");
         assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
     }
 }

@@ -1,8 +1,9 @@
 //! Writing predictions back into the dataset's store as new obs columns.
 
 use super::classify::LabelPrediction;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::io::{add_obs_columns, AddColumnsOptions, Column};
+use crate::pipeline::{LabelOutput, Predictions};
 
 /// Obs columns for predictions over a store of `n_obs` cells: `{prefix}` (categorical label),
 /// `{prefix}_confidence` (float), `{prefix}_text` (string) and `{prefix}_precision`
@@ -17,28 +18,18 @@ pub fn prediction_columns(
     n_obs: usize,
     prefix: &str,
 ) -> Result<Vec<(String, Column)>> {
-    let mut labels: Vec<Option<String>> = vec![None; n_obs];
-    let mut conf = vec![f64::NAN; n_obs];
-    let mut text = vec![String::new(); n_obs];
-    let mut precision: Vec<Option<String>> = vec![None; n_obs];
-    for p in predictions {
-        if p.row >= n_obs {
-            return Err(Error::Shape(format!(
-                "prediction for row {} of a store with {n_obs} cells",
-                p.row
-            )));
-        }
-        labels[p.row] = p.label.clone();
-        conf[p.row] = p.confidence as f64;
-        text[p.row] = p.text.clone();
-        precision[p.row] = Some(p.precision.as_str().to_string());
-    }
-    Ok(vec![
-        (prefix.to_string(), categorical(&labels)),
-        (format!("{prefix}_confidence"), Column::Float(conf)),
-        (format!("{prefix}_text"), Column::String(text)),
-        (format!("{prefix}_precision"), categorical(&precision)),
-    ])
+    let rows = predictions.iter().map(|p| p.row);
+    let p = Predictions {
+        task: String::new(),
+        mode: None,
+        labels: Vec::new(),
+        temperature: None,
+        n_obs,
+        rows: rows.clone().min().unwrap_or(0)..rows.max().map_or(0, |r| r + 1),
+        predictions: predictions.to_vec(),
+        cell_names: Vec::new(),
+    };
+    p.columns(&LabelOutput::default().with_key_added(prefix))
 }
 
 /// An unordered categorical column of `values` (sorted categories; `None` is missing).

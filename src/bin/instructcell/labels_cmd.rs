@@ -59,8 +59,13 @@ pub fn check_outputs(out: &OutputArgs) -> CmdResult {
     Ok(())
 }
 
-/// The post-processing the flags ask for.
-pub fn label_output(out: &OutputArgs, post: &PostArgs, data: &Dataset) -> CmdResult<LabelOutput> {
+/// The post-processing the flags ask for; `clusters` reads the obs column of
+/// `--over-clustering`.
+pub fn label_output(
+    out: &OutputArgs,
+    post: &PostArgs,
+    clusters: impl FnOnce(&str) -> CmdResult<Vec<Option<String>>>,
+) -> CmdResult<LabelOutput> {
     let mut lo = LabelOutput::default().with_key_added(out.key_added.clone());
     if let Some(p) = post.p_thres {
         if !(0.0..=1.0).contains(&p) {
@@ -70,7 +75,7 @@ pub fn label_output(out: &OutputArgs, post: &PostArgs, data: &Dataset) -> CmdRes
     }
     if post.majority_voting {
         let col = post.over_clustering.as_deref().unwrap_or_default();
-        lo = lo.with_majority_voting(data.obs_strings(col).at(Stage::Run)?);
+        lo = lo.with_majority_voting(clusters(col)?);
     } else if post.over_clustering.is_some() {
         return Err(Failure::usage("--over-clustering needs --majority-voting"));
     }
@@ -152,7 +157,9 @@ pub fn run(args: &LabelArgs, task: LabelTask, quiet: bool, signals: &Signals) ->
         None => None,
     };
     let mut data = open_dataset(&args.input)?;
-    let output = label_output(&args.output, &args.post, &data)?;
+    let output = label_output(&args.output, &args.post, |c| {
+        data.obs_strings(c).at(Stage::Run)
+    })?;
     let model = load_model(&args.model)?;
     let labels = label_set(args, &task, &model, &data)?;
     let mut opts = TaskOptions::default()

@@ -1,12 +1,12 @@
 //! `merge`: shard tables into the store.
 
-use instructcell::pipeline::{merge_tables, LabelOutput};
+use instructcell::pipeline::merge_tables;
 use instructcell::AnnDataStore;
 use tracing::info;
 
 use crate::cli::MergeArgs;
-use crate::exit::{AtStage, CmdResult, Failure, Stage};
-use crate::labels_cmd::{check_outputs, print_counts, write_outputs};
+use crate::exit::{AtStage, CmdResult, Stage};
+use crate::labels_cmd::{check_outputs, label_output, print_counts, write_outputs};
 use crate::signals::Signals;
 
 /// Merges the tables and writes what one unsharded run would have written.
@@ -20,18 +20,9 @@ pub fn run(args: &MergeArgs, quiet: bool, signals: &Signals) -> CmdResult {
         args.tables.len(),
         predictions.predictions.len()
     );
-    let mut post = LabelOutput::default().with_key_added(args.output.key_added.clone());
-    if let Some(p) = args.post.p_thres {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(Failure::usage(format!("--p-thres {p} is not within 0..1")));
-        }
-        post = post.with_p_thres(p);
-    }
-    if args.post.majority_voting {
-        let col = args.post.over_clustering.as_deref().unwrap_or_default();
-        let clusters = store.obs_column(col).at(Stage::Run)?.to_strings();
-        post = post.with_majority_voting(clusters);
-    }
+    let post = label_output(&args.output, &args.post, |c| {
+        Ok(store.obs_column(c).at(Stage::Run)?.to_strings())
+    })?;
     let columns = predictions.columns(&post).at(Stage::Run)?;
     write_outputs(
         &args.input,
