@@ -12,7 +12,7 @@ use crate::pipeline::{LabelOutput, Predictions};
 /// category, NaN confidence and empty text; rows without a prediction a missing precision.
 ///
 /// # Errors
-/// [`Error::Shape`] if a prediction's row is outside `0..n_obs`.
+/// [`crate::Error::Shape`] if a prediction's row is outside `0..n_obs`.
 pub fn prediction_columns(
     predictions: &[LabelPrediction],
     n_obs: usize,
