@@ -208,6 +208,41 @@ impl Backend for H5Backend {
             ctx: self.ctx.clone(),
         }))
     }
+
+    fn record_fields(&self, element: &str) -> Result<Option<Vec<String>>> {
+        if self.node(element)? != Some(NodeKind::Array) {
+            return Ok(None);
+        }
+        let ds = self.dataset(element)?;
+        super::h5_records::compound_fields(&ds).map_err(|e| self.ctx.backend(element, e))
+    }
+
+    fn open_field(&self, element: &str, field: &str) -> Result<Box<dyn ArrayHandle>> {
+        let ds = self.dataset(element)?;
+        if ds.ndim() != 1 {
+            return Err(self
+                .ctx
+                .unsupported(element, format!("{}-dimensional record array", ds.ndim())));
+        }
+        let values =
+            super::h5_records::read_field(&ds, field).map_err(|e| self.ctx.backend(element, e))?;
+        Ok(Box::new(super::backend::MemArray::new(
+            values,
+            &format!("{element}/{field}"),
+            &self.ctx,
+        )))
+    }
+}
+
+impl H5Backend {
+    fn dataset(&self, element: &str) -> Result<Dataset> {
+        if self.node(element)? != Some(NodeKind::Array) {
+            return Err(self.ctx.err(element, StoreProblem::Missing));
+        }
+        self.file
+            .dataset(element)
+            .map_err(|e| self.ctx.backend(element, e))
+    }
 }
 
 struct H5Array {
@@ -287,7 +322,21 @@ impl ArrayHandle for H5Array {
                     .iter()
                     .map(|s| s.as_str().to_string())
                     .collect(),
-                _ => return Err(self.ctx.unsupported(&self.element, "fixed-length strings")),
+                _ => {
+                    if self.shape.len() > 1 {
+                        return Err(self
+                            .ctx
+                            .unsupported(&self.element, "multi-dimensional fixed-length strings"));
+                    }
+                    let all = super::h5_records::read_fixed_strings(&self.ds, &self.desc)
+                        .map_err(|e| self.ctx.backend(&self.element, e))?;
+                    let all = if self.shape.is_empty() {
+                        all
+                    } else {
+                        all.slice(rows.start as usize..rows.end as usize)
+                    };
+                    return Ok(all);
+                }
             }),
         })
     }

@@ -24,10 +24,14 @@ mod content;
 mod copy;
 mod expm1;
 #[cfg(feature = "h5ad")]
+mod h5_records;
+#[cfg(feature = "h5ad")]
 mod h5ad;
 #[cfg(feature = "h5ad")]
 mod h5ad_columns;
+mod legacy;
 mod matrix;
+mod mudata;
 mod obs_write;
 mod options;
 mod problem;
@@ -47,12 +51,13 @@ pub use content::{
 pub use copy::write_store_with_obs_columns;
 pub use expm1::Expm1Rows;
 pub use matrix::{MatrixEncoding, MatrixReader};
+pub use mudata::DEFAULT_MODALITY;
 pub use obs_write::add_obs_columns;
 pub use options::{
     AddColumnsOptions, CopyOptions, MatrixSelection, ReadOptions, StoreFormat, WriteOptions,
 };
 pub use problem::StoreProblem;
-pub use store::{open_matrix, AnnDataStore};
+pub use store::{open_matrix, AnnDataStore, StoreOptions};
 pub use tenx::{TenxGeneNames, TenxMatrix, TenxOptions};
 pub use writer::AnnDataWriter;
 pub use zarr_read::ZarrVersion;

@@ -67,6 +67,19 @@ pub enum StoreProblem {
     /// The storage library failed: unreadable metadata, a codec error, an I/O error.
     #[error("{0}")]
     Backend(String),
+    /// A MuData store without the modality asked for, or with several and none asked for
+    /// (and none called `rna`).
+    #[error("{}", no_such_modality(.requested.as_deref(), .available))]
+    NoSuchModality {
+        /// The modality asked for, if any.
+        requested: Option<String>,
+        /// The modalities the store has, comma-separated.
+        available: String,
+    },
+    /// The store cannot take new obs columns in its layout (obs stored as a pre-0.7 record
+    /// array); the message says what to do instead.
+    #[error("cannot add columns: {0}")]
+    NotWritable(String),
     /// No matrix of the store holds values a model can read (counts, normalised or
     /// log-normalised counts), or the one named does not (see `io::choose_matrix`).
     #[error("{}", no_usable_matrix(.found, *.chosen))]
@@ -76,6 +89,18 @@ pub enum StoreProblem {
         /// Whether the matrix was named by the caller (`found` then describes only it).
         chosen: bool,
     },
+}
+
+/// The one-line message of [`StoreProblem::NoSuchModality`], naming the fix.
+fn no_such_modality(requested: Option<&str>, available: &str) -> String {
+    match requested {
+        Some(name) => format!(
+            "the MuData store has no modality '{name}' (it has: {available}); choose one with              --modality NAME"
+        ),
+        None => format!(
+            "a MuData store with modalities {available} and none called 'rna': choose one with              --modality NAME"
+        ),
+    }
 }
 
 /// The one-line message of [`StoreProblem::NoUsableMatrix`], naming the fix.

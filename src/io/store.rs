@@ -11,12 +11,34 @@ use super::problem::{StoreCtx, StoreProblem};
 use super::zarr_read::{ZarrBackend, ZarrVersion};
 use crate::error::Result;
 
-/// An AnnData store opened for reading: `.h5ad` file or zarr (v2/v3) directory.
+/// How to open a store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// For a MuData store (`.h5mu`, MuData zarr), the modality to read (`mod/<name>`); `None`
+    /// reads `rna` when there is one, else the only modality. Refused for an AnnData store.
+    pub modality: Option<String>,
+}
+
+impl StoreOptions {
+    /// Reads the modality `name` of a MuData store.
+    pub fn with_modality(mut self, name: impl Into<String>) -> Self {
+        self.modality = Some(name.into());
+        self
+    }
+}
+
+/// An AnnData store opened for reading: `.h5ad` file or zarr (v2/v3) directory, or one
+/// modality of a MuData store (`.h5mu` or zarr).
 ///
 /// Opening reads only the root metadata; dataframes and matrices are read when asked for.
+/// Stores written by anndata before 0.7 (obs and var as record arrays, categories in `uns`,
+/// `raw.X`) read as anndata 0.12 reads them.
 pub struct AnnDataStore {
     backend: Arc<dyn Backend>,
     format: StoreFormat,
+    modality: Option<String>,
+    legacy: bool,
 }
 
 impl std::fmt::Debug for AnnDataStore {
@@ -29,8 +51,21 @@ impl std::fmt::Debug for AnnDataStore {
 }
 
 impl AnnDataStore {
-    /// Opens the store at `path`, recognising its format from its contents.
+    /// Opens the store at `path`, recognising its format from its contents (for MuData, the
+    /// modality of [`StoreOptions::default`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &StoreOptions::default())
+    }
+
+    /// Opens the store at `path` as `opts` say.
+    ///
+    /// # Errors
+    /// [`StoreProblem::UnknownFormat`] for a path that is no store,
+    /// [`StoreProblem::WrongEncoding`] for a root of another encoding,
+    /// [`StoreProblem::NoSuchModality`] for a MuData store without the modality (or with
+    /// several and none named), [`Error::InvalidArgument`](crate::Error::InvalidArgument) for
+    /// a modality named for an AnnData store, and the storage library's errors.
+    pub fn open_with(path: impl AsRef<Path>, opts: &StoreOptions) -> Result<Self> {
         let path = path.as_ref();
         let ctx = StoreCtx::new(path);
         let detected = detect(path).map_err(|why| ctx.err("", StoreProblem::UnknownFormat(why)))?;
@@ -51,6 +86,21 @@ impl AnnDataStore {
                 StoreProblem::UnknownFormat("root is not a group".into()),
             ));
         }
+        let (backend, modality) = if super::mudata::is_mudata(backend.as_ref())? {
+            let name = super::mudata::pick_modality(backend.as_ref(), opts.modality.as_deref())?;
+            let view: Arc<dyn Backend> = Arc::new(super::mudata::ModalityView::new(backend, &name));
+            if view.node("")? != Some(NodeKind::Group) {
+                return Err(ctx.err(&format!("mod/{name}"), StoreProblem::Missing));
+            }
+            (view, Some(name))
+        } else if let Some(name) = &opts.modality {
+            return Err(crate::Error::InvalidArgument(format!(
+                "{} is an AnnData store, not MuData: it has no modality '{name}' to choose",
+                path.display()
+            )));
+        } else {
+            (backend, None)
+        };
         let attrs = backend.attrs("")?;
         // Old writers left the root without attributes; accept that, but not a foreign encoding.
         if let Some(enc) = attr_str(&attrs, "encoding-type") {
@@ -64,7 +114,29 @@ impl AnnDataStore {
                 ));
             }
         }
-        Ok(AnnDataStore { backend, format })
+        let legacy = super::legacy::is_legacy(backend.as_ref())?;
+        let backend: Arc<dyn Backend> = if legacy {
+            Arc::new(super::legacy::LegacyView::new(backend)?)
+        } else {
+            backend
+        };
+        Ok(AnnDataStore {
+            backend,
+            format,
+            modality,
+            legacy,
+        })
+    }
+
+    /// The MuData modality read, for a MuData store.
+    pub fn modality(&self) -> Option<&str> {
+        self.modality.as_deref()
+    }
+
+    /// Whether the store has the layout anndata wrote before 0.7 (read through a view of
+    /// the modern layout; new obs columns cannot be added to it).
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
     }
 
     /// The store's path.

@@ -146,6 +146,24 @@ impl Values {
         Some(())
     }
 
+    /// A copy of the values at `range` (which must lie inside).
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Values {
+        match self {
+            Values::Bool(v) => Values::Bool(v[range].to_vec()),
+            Values::I8(v) => Values::I8(v[range].to_vec()),
+            Values::I16(v) => Values::I16(v[range].to_vec()),
+            Values::I32(v) => Values::I32(v[range].to_vec()),
+            Values::I64(v) => Values::I64(v[range].to_vec()),
+            Values::U8(v) => Values::U8(v[range].to_vec()),
+            Values::U16(v) => Values::U16(v[range].to_vec()),
+            Values::U32(v) => Values::U32(v[range].to_vec()),
+            Values::U64(v) => Values::U64(v[range].to_vec()),
+            Values::F32(v) => Values::F32(v[range].to_vec()),
+            Values::F64(v) => Values::F64(v[range].to_vec()),
+            Values::Str(v) => Values::Str(v[range].to_vec()),
+        }
+    }
+
     pub(crate) fn into_strings(self) -> Option<Vec<String>> {
         match self {
             Values::Str(v) => Some(v),

@@ -116,3 +116,5 @@ pub fn python_check(store: &Path, spec: &serde_json::Value) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+pub mod python;
