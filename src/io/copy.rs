@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::atomic::{publish, sync_parent, temp_sibling, TempDir};
 use super::backend::{detect, Detected};
 use super::column::Column;
+use super::mudata::ObsTarget;
 use super::obs_write::{add_obs_columns, check_new_columns};
 use super::options::{AddColumnsOptions, CopyOptions};
 use super::problem::{StoreCtx, StoreProblem};
@@ -69,8 +70,8 @@ fn check_extension(input: &Path, input_is_h5ad: bool, output: &Path) -> Result<(
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     let (from, to) = match (input_is_h5ad, ext.as_deref()) {
-        (false, Some("h5ad")) => ("a zarr store", "an .h5ad file"),
-        (true, Some("zarr")) => ("an .h5ad file", "a zarr store"),
+        (false, Some("h5ad" | "h5mu")) => ("a zarr store", "an HDF5 file"),
+        (true, Some("zarr")) => ("an HDF5 file (.h5ad, .h5mu)", "a zarr store"),
         _ => return Ok(()),
     };
     Err(Error::InvalidArgument(format!(
@@ -122,19 +123,28 @@ fn copy_zarr(
     opts: &CopyOptions,
 ) -> Result<()> {
     // Check the columns on the input first: a refusal must not cost a copy of the store.
-    let backend = ZarrBackend::open(input, version)?;
-    let obs_dir = input.join("obs");
+    let backend = std::sync::Arc::new(ZarrBackend::open(input, version)?);
+    let target = ObsTarget::resolve(backend, opts.modality.as_deref())?;
+    let obs_el = target.element("obs");
+    let obs_dir = input.join(&obs_el);
     let exists = |name: &str| obs_dir.join(name).symlink_metadata().is_ok();
-    check_new_columns(&backend, columns, opts.overwrite_columns, &exists)?;
-    drop(backend);
+    check_new_columns(
+        target.view.as_ref(),
+        columns,
+        opts.overwrite_columns,
+        &exists,
+    )?;
+    drop(target);
     let mut tmp = TempDir::create(temp_sibling(output, "new"))?;
     copy_tree(input, tmp.path())?;
     if !columns.is_empty() {
-        let add = AddColumnsOptions::default().with_overwrite(opts.overwrite_columns);
+        let add = AddColumnsOptions::default()
+            .with_overwrite(opts.overwrite_columns)
+            .with_modality(opts.modality.clone());
         add_obs_columns(tmp.path(), columns, &add).map_err(|e| renamed(e, tmp.path(), output))?;
         // The copied files are on disk already; so must the new columns be before publishing.
         for (name, _) in columns {
-            sync_tree(&tmp.path().join("obs").join(name))?;
+            sync_tree(&tmp.path().join(&obs_el).join(name))?;
         }
     }
     let out_ctx = StoreCtx::new(output);
@@ -153,12 +163,19 @@ fn copy_h5ad(
 ) -> Result<()> {
     use super::atomic::TempFile;
     use super::h5ad_columns::{check, finish_copy, write_into};
-    check(input, columns, opts.overwrite_columns)?;
+    let modality = opts.modality.as_deref();
+    check(input, columns, opts.overwrite_columns, modality)?;
     let out_ctx = StoreCtx::new(output);
     let mut tmp = TempFile::claim(temp_sibling(output, "new"));
     let mode = copy_file(input, tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
     if !columns.is_empty() {
-        write_into(tmp.path(), &out_ctx, columns, opts.overwrite_columns)?;
+        write_into(
+            tmp.path(),
+            &out_ctx,
+            columns,
+            opts.overwrite_columns,
+            modality,
+        )?;
     }
     finish_copy(tmp.path(), mode)?;
     publish(tmp.path(), output, opts.overwrite_output, &out_ctx, "")?;

@@ -2,6 +2,7 @@
 //! is flushed to disk and renamed over the target, so the target is never seen half-written.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{File, Group};
@@ -11,6 +12,7 @@ use super::backend::Backend;
 use super::column::Column;
 use super::copy::{copy_file, sync_file};
 use super::h5ad::{vlen, H5Backend, H5Out};
+use super::mudata::ObsTarget;
 use super::obs_write::check_new_columns;
 use super::problem::StoreCtx;
 use crate::error::{Error, Result};
@@ -19,17 +21,20 @@ use crate::error::{Error, Result};
 const LEVEL: u8 = 3;
 
 /// Whether obs of `backend` has a member `name` (any HDF5 object counts).
-fn member_exists(backend: &H5Backend, name: &str) -> bool {
+fn member_exists(backend: &dyn Backend, name: &str) -> bool {
     !matches!(backend.node(&format!("obs/{name}")), Ok(None))
 }
 
-/// Checks `columns` against the `.h5ad` at `path` without changing it.
-pub(crate) fn check(path: &Path, columns: &[(String, Column)], overwrite: bool) -> Result<()> {
-    let backend = H5Backend::open(path)?;
-    check_new_columns(&backend, columns, overwrite, &|n| {
-        member_exists(&backend, n)
-    })
-    .map(|_| ())
+/// Checks `columns` against the `.h5ad` (or `.h5mu` modality) at `path` without changing it.
+pub(crate) fn check(
+    path: &Path,
+    columns: &[(String, Column)],
+    overwrite: bool,
+    modality: Option<&str>,
+) -> Result<()> {
+    let target = ObsTarget::resolve(Arc::new(H5Backend::open(path)?), modality)?;
+    let view = target.view.as_ref();
+    check_new_columns(view, columns, overwrite, &|n| member_exists(view, n)).map(|_| ())
 }
 
 /// Adds `columns` to the obs of the `.h5ad` at `path`: copy, write, flush, rename over.
@@ -37,8 +42,9 @@ pub(crate) fn add_in_place(
     path: &Path,
     columns: &[(String, Column)],
     overwrite: bool,
+    modality: Option<&str>,
 ) -> Result<()> {
-    check(path, columns, overwrite)?;
+    check(path, columns, overwrite, modality)?;
     if columns.is_empty() {
         return Ok(());
     }
@@ -47,7 +53,7 @@ pub(crate) fn add_in_place(
     let target = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
     let mut tmp = TempFile::claim(temp_sibling(&target, "new"));
     let mode = copy_file(&target, tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
-    write_into(tmp.path(), &ctx, columns, overwrite)?;
+    write_into(tmp.path(), &ctx, columns, overwrite, modality)?;
     finish_copy(tmp.path(), mode)?;
     std::fs::rename(tmp.path(), &target).map_err(|e| Error::io(&target, e))?;
     tmp.disarm();
@@ -70,17 +76,19 @@ pub(crate) fn write_into(
     ctx: &StoreCtx,
     columns: &[(String, Column)],
     overwrite: bool,
+    modality: Option<&str>,
 ) -> Result<()> {
     let file = File::open_rw(path).map_err(|e| ctx.backend("", e))?;
-    let backend = H5Backend::from_file(file.clone(), ctx.clone());
-    let mut order = check_new_columns(&backend, columns, overwrite, &|n| {
-        member_exists(&backend, n)
-    })?;
-    drop(backend);
-    let obs = file.group("obs").map_err(|e| ctx.backend("obs", e))?;
+    let backend = Arc::new(H5Backend::from_file(file.clone(), ctx.clone()));
+    let target = ObsTarget::resolve(backend, modality)?;
+    let view = target.view.as_ref();
+    let mut order = check_new_columns(view, columns, overwrite, &|n| member_exists(view, n))?;
+    let obs_el = target.element("obs");
+    drop(target);
+    let obs = file.group(&obs_el).map_err(|e| ctx.backend(&obs_el, e))?;
     let out = H5Out { level: LEVEL };
     for (name, col) in columns {
-        let element = format!("obs/{name}");
+        let element = format!("{obs_el}/{name}");
         if obs.link_exists(name) {
             obs.unlink(name).map_err(|e| ctx.backend(&element, e))?;
         }
@@ -95,7 +103,7 @@ pub(crate) fn write_into(
     }
     if order.len() != before {
         set_column_order(&obs, &order)
-            .map_err(|e| ctx.backend("obs", format!("column-order: {e}")))?;
+            .map_err(|e| ctx.backend(&obs_el, format!("column-order: {e}")))?;
     }
     drop(obs);
     file.flush().map_err(|e| ctx.backend("", e))?;

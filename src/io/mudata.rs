@@ -123,3 +123,50 @@ impl Backend for ModalityView {
         self.inner.open_field(&self.full(element), field)
     }
 }
+
+/// Where new obs columns go in a store: the AnnData seen (the modality, for MuData) and the
+/// path prefix of its elements (`""` or `mod/<name>`).
+pub(crate) struct ObsTarget {
+    pub(crate) view: Arc<dyn Backend>,
+    pub(crate) prefix: String,
+}
+
+impl ObsTarget {
+    /// Resolves the AnnData of `backend` that gains obs columns: the modality `modality`
+    /// (see [`pick_modality`]) of a MuData store, else the store itself. Refuses a modality
+    /// named for an AnnData store, and a pre-0.7 layout (obs a record array), whose obs
+    /// cannot take new members.
+    pub(crate) fn resolve(backend: Arc<dyn Backend>, modality: Option<&str>) -> Result<Self> {
+        let (view, prefix): (Arc<dyn Backend>, String) = if is_mudata(backend.as_ref())? {
+            let name = pick_modality(backend.as_ref(), modality)?;
+            (
+                Arc::new(ModalityView::new(backend, &name)),
+                format!("mod/{name}"),
+            )
+        } else if let Some(name) = modality {
+            return Err(crate::Error::InvalidArgument(format!(
+                "{} is an AnnData store, not MuData: it has no modality '{name}'",
+                backend.ctx().path().display()
+            )));
+        } else {
+            (backend, String::new())
+        };
+        if view.record_fields("obs")?.is_some() {
+            return Err(view.ctx().err(
+                &super::backend::join(&prefix, "obs"),
+                StoreProblem::NotWritable(
+                    "obs is a record array of the layout anndata wrote before 0.7; write the \
+                     results to a table (--table), or re-save the file with a current anndata \
+                     (anndata.read_h5ad(path).write_h5ad(new_path)) and annotate that"
+                        .into(),
+                ),
+            ));
+        }
+        Ok(ObsTarget { view, prefix })
+    }
+
+    /// The element path of `element` of the AnnData (e.g. `obs` → `mod/rna/obs`).
+    pub(crate) fn element(&self, element: &str) -> String {
+        super::backend::join(&self.prefix, element)
+    }
+}

@@ -2,12 +2,14 @@
 //! column encodings shared with the new-store writer.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use super::atomic::{publish, temp_sibling, TempDir};
 use super::backend::{detect, Backend, Detected};
 use super::column::{dataframe_layout, Column, DataFrame};
+use super::mudata::ObsTarget;
 use super::options::AddColumnsOptions;
 use super::problem::{StoreCtx, StoreProblem};
 use super::values::Values;
@@ -218,12 +220,14 @@ pub fn add_obs_columns(
     let version = match detect(path).map_err(|w| ctx.err("", StoreProblem::UnknownFormat(w)))? {
         Detected::ZarrV2 => ZarrVersion::V2,
         Detected::ZarrV3 => ZarrVersion::V3,
-        Detected::H5ad => return add_h5ad_columns(path, columns, opts.overwrite),
+        Detected::H5ad => return add_h5ad_columns(path, columns, opts),
     };
-    let backend = ZarrBackend::open(path, version)?;
-    let obs_dir = path.join("obs");
+    let backend = Arc::new(ZarrBackend::open(path, version)?);
+    let target = ObsTarget::resolve(backend, opts.modality.as_deref())?;
+    let obs_el = target.element("obs");
+    let obs_dir = path.join(&obs_el);
     let exists = |name: &str| obs_dir.join(name).symlink_metadata().is_ok();
-    let mut order = check_new_columns(&backend, columns, opts.overwrite, &exists)?;
+    let mut order = check_new_columns(target.view.as_ref(), columns, opts.overwrite, &exists)?;
     for (name, col) in columns {
         let dest = obs_dir.join(name);
         let mut tmp = TempDir::create(temp_sibling(&dest, "new"))?;
@@ -234,7 +238,7 @@ pub fn add_obs_columns(
             &dest,
             opts.overwrite,
             &ctx,
-            &format!("obs/{name}"),
+            &format!("{obs_el}/{name}"),
         )?;
         tmp.disarm();
     }
@@ -243,38 +247,44 @@ pub fn add_obs_columns(
             order.push(name.clone());
         }
     }
-    set_column_order(path, version, &ctx, &order)?;
+    set_column_order(&obs_dir, &obs_el, version, &ctx, &order)?;
     super::consolidated::refresh(path, version, &ctx)
 }
 
 #[cfg(feature = "h5ad")]
-fn add_h5ad_columns(path: &Path, columns: &[(String, Column)], overwrite: bool) -> Result<()> {
-    super::h5ad_columns::add_in_place(path, columns, overwrite)
+fn add_h5ad_columns(
+    path: &Path,
+    columns: &[(String, Column)],
+    opts: &AddColumnsOptions,
+) -> Result<()> {
+    super::h5ad_columns::add_in_place(path, columns, opts.overwrite, opts.modality.as_deref())
 }
 
 #[cfg(not(feature = "h5ad"))]
-fn add_h5ad_columns(path: &Path, _: &[(String, Column)], _: bool) -> Result<()> {
+fn add_h5ad_columns(path: &Path, _: &[(String, Column)], _: &AddColumnsOptions) -> Result<()> {
     Err(StoreCtx::new(path).err("", StoreProblem::FeatureDisabled("h5ad")))
 }
 
+/// Rewrites the `column-order` of the obs group at `obs_dir` (element `obs_el`).
 fn set_column_order(
-    root: &Path,
+    obs_dir: &Path,
+    obs_el: &str,
     version: ZarrVersion,
     ctx: &StoreCtx,
     order: &[String],
 ) -> Result<()> {
     let file = match version {
-        ZarrVersion::V2 => root.join("obs/.zattrs"),
-        ZarrVersion::V3 => root.join("obs/zarr.json"),
+        ZarrVersion::V2 => obs_dir.join(".zattrs"),
+        ZarrVersion::V3 => obs_dir.join("zarr.json"),
     };
     let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-    let mut doc: Value = serde_json::from_slice(&bytes).map_err(|e| ctx.backend("obs", e))?;
+    let mut doc: Value = serde_json::from_slice(&bytes).map_err(|e| ctx.backend(obs_el, e))?;
     let attrs = match version {
         ZarrVersion::V2 => &mut doc,
         ZarrVersion::V3 => &mut doc["attributes"],
     };
     if !attrs.is_object() {
-        return Err(ctx.backend("obs", "attributes are not a JSON object"));
+        return Err(ctx.backend(obs_el, "attributes are not a JSON object"));
     }
     attrs["column-order"] = json!(order);
     super::atomic::write_file_atomic(

@@ -164,9 +164,18 @@ impl WriteOptions {
 pub struct AddColumnsOptions {
     /// Replace columns that already exist (default `false`: refuse).
     pub overwrite: bool,
+    /// For a MuData store, the modality whose obs gains the columns (`None`: `rna`, else the
+    /// only modality; see [`StoreOptions`](super::StoreOptions)).
+    pub modality: Option<String>,
 }
 
 impl AddColumnsOptions {
+    /// Writes into the obs of MuData modality `name`.
+    pub fn with_modality(mut self, name: Option<String>) -> Self {
+        self.modality = name;
+        self
+    }
+
     /// Allows replacing existing columns of the same names.
     pub fn with_overwrite(mut self, overwrite: bool) -> Self {
         self.overwrite = overwrite;
@@ -182,9 +191,18 @@ pub struct CopyOptions {
     pub overwrite_output: bool,
     /// Replace obs columns of the same names in the copy (default `false`: refuse).
     pub overwrite_columns: bool,
+    /// For a MuData store, the modality whose obs gains the columns (`None`: `rna`, else the
+    /// only modality); the other modalities and the global elements are copied as they are.
+    pub modality: Option<String>,
 }
 
 impl CopyOptions {
+    /// Writes into the obs of MuData modality `name`.
+    pub fn with_modality(mut self, name: Option<String>) -> Self {
+        self.modality = name;
+        self
+    }
+
     /// Allows replacing an existing store at the output path.
     pub fn with_overwrite_output(mut self, overwrite: bool) -> Self {
         self.overwrite_output = overwrite;
