@@ -52,7 +52,7 @@ pub use copy::write_store_with_obs_columns;
 pub use expm1::Expm1Rows;
 pub use matrix::{MatrixEncoding, MatrixReader};
 pub use mudata::DEFAULT_MODALITY;
-pub use obs_write::add_obs_columns;
+pub use obs_write::{add_obs_columns, check_obs_writable};
 pub use options::{
     AddColumnsOptions, CopyOptions, MatrixSelection, ReadOptions, StoreFormat, WriteOptions,
 };

@@ -190,6 +190,27 @@ pub(crate) fn check_new_columns(
     Ok(order)
 }
 
+/// Checks, without writing anything, that obs columns can be added to the store at `path`
+/// (in MuData, to modality `modality`; see [`AddColumnsOptions::modality`]): run it before
+/// long work whose results go there.
+///
+/// # Errors
+/// [`StoreProblem::UnknownFormat`] for a path that is no store,
+/// [`StoreProblem::NoSuchModality`] for a MuData store without the modality,
+/// [`Error::InvalidArgument`] for a modality named for an AnnData store,
+/// [`StoreProblem::NotWritable`] for a pre-0.7 layout (obs a record array), and
+/// [`StoreProblem::FeatureDisabled`] for `.h5ad` without the `h5ad` feature.
+pub fn check_obs_writable(path: impl AsRef<Path>, modality: Option<&str>) -> Result<()> {
+    let path = path.as_ref();
+    let ctx = StoreCtx::new(path);
+    let backend: Arc<dyn Backend> =
+        match detect(path).map_err(|w| ctx.err("", StoreProblem::UnknownFormat(w)))? {
+            Detected::ZarrV2 => Arc::new(ZarrBackend::open(path, ZarrVersion::V2)?),
+            Detected::ZarrV3 => Arc::new(ZarrBackend::open(path, ZarrVersion::V3)?),
+            Detected::H5ad => super::store::open_h5ad(path)?,
+        };
+    ObsTarget::resolve(backend, modality).map(|_| ())
+}
 /// Adds `columns` to the obs dataframe of the store at `path` (zarr v2/v3 directory or, with
 /// the `h5ad` feature, `.h5ad` file), leaving everything else as it was.
 ///

@@ -95,10 +95,10 @@ pub enum StoreProblem {
 fn no_such_modality(requested: Option<&str>, available: &str) -> String {
     match requested {
         Some(name) => format!(
-            "the MuData store has no modality '{name}' (it has: {available}); choose one with              --modality NAME"
+            "the MuData store has no modality '{name}' (it has: {available}); choose one with --modality NAME"
         ),
         None => format!(
-            "a MuData store with modalities {available} and none called 'rna': choose one with              --modality NAME"
+            "a MuData store with modalities {available} and none called 'rna': choose one with --modality NAME"
         ),
     }
 }

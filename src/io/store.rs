@@ -248,11 +248,11 @@ pub fn open_matrix(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<MatrixR
 }
 
 #[cfg(feature = "h5ad")]
-fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
+pub(super) fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
     Ok(Arc::new(super::h5ad::H5Backend::open(path)?))
 }
 
 #[cfg(not(feature = "h5ad"))]
-fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
+pub(super) fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
     Err(StoreCtx::new(path).err("", StoreProblem::FeatureDisabled("h5ad")))
 }

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::genes::{AlignOptions, GeneAlignment};
 use crate::io::{
     choose_matrix, AnnDataStore, ChosenMatrix, Column, Expm1Rows, MatrixChoice, ReadOptions,
-    TenxGeneNames, TenxMatrix, TenxOptions, ValueTransform,
+    StoreOptions, TenxGeneNames, TenxMatrix, TenxOptions, ValueTransform,
 };
 use crate::matrix::RowSource;
 use crate::model::Model;
@@ -25,12 +25,21 @@ pub struct InputOptions {
     /// The var column holding the gene symbols (scanpy's `gene_symbols`); `None` uses the var
     /// index. For 10x directories any value picks the first `features.tsv` column (ids).
     pub gene_symbols: Option<String>,
+    /// For a MuData store (`.h5mu`, MuData zarr), the modality read (`None`: `rna`, else the
+    /// only one); see [`StoreOptions`].
+    pub modality: Option<String>,
 }
 
 impl InputOptions {
     /// Reads the given matrix.
     pub fn with_matrix(mut self, matrix: MatrixChoice) -> Self {
         self.matrix = matrix;
+        self
+    }
+
+    /// Reads MuData modality `name` (`None`: `rna`, else the only one).
+    pub fn with_modality(mut self, name: Option<String>) -> Self {
+        self.modality = name;
         self
     }
 
@@ -86,6 +95,12 @@ impl Dataset {
     pub fn open(path: impl AsRef<Path>, opts: &InputOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if is_tenx(&path) {
+            if let Some(m) = &opts.modality {
+                return Err(Error::InvalidArgument(format!(
+                    "{} is a 10x directory, not MuData: it has no modality '{m}'",
+                    path.display()
+                )));
+            }
             let names = match opts.gene_symbols {
                 Some(_) => TenxGeneNames::Id,
                 None => TenxGeneNames::Symbol,
@@ -101,7 +116,11 @@ impl Dataset {
                 integer_counts: true,
             });
         }
-        let store = AnnDataStore::open(&path)?;
+        let mut store_opts = StoreOptions::default();
+        if let Some(m) = &opts.modality {
+            store_opts = store_opts.with_modality(m.clone());
+        }
+        let store = AnnDataStore::open_with(&path, &store_opts)?;
         let chosen = choose_matrix(&store, &opts.matrix)?;
         let mut read = ReadOptions::default()
             .with_matrix(chosen.selection.clone())
@@ -139,6 +158,11 @@ impl Dataset {
             chunk_rows,
             integer_counts,
         })
+    }
+
+    /// The MuData modality read (`None` for AnnData stores and 10x directories).
+    pub fn modality(&self) -> Option<&str> {
+        self.store().and_then(AnnDataStore::modality)
     }
 
     /// Where the dataset is.

@@ -25,7 +25,7 @@
 //! let predictions = pipeline::annotate(&model, &mut data, &request, &mut Control::new())?;
 //! let columns = predictions.columns(&LabelOutput::default().with_p_thres(0.5))?;
 //! let target = WriteTarget::NewStore { path: "annotated.zarr".into(), overwrite: false };
-//! pipeline::write_columns(data.path(), &target, &columns, false)?;
+//! pipeline::write_columns(data.path(), data.modality(), &target, &columns, false)?;
 //! # Ok(())
 //! # }
 //! ```

@@ -24,23 +24,28 @@ pub enum WriteTarget {
     InPlace,
 }
 
-/// Writes `columns` for the dataset at `input` to `target`. Columns that already exist are
-/// replaced only when `overwrite_columns`.
+/// Writes `columns` for the dataset at `input` to `target`: for a MuData store, into the obs of
+/// modality `modality` (`None`: `rna`, else the only one; [`Dataset::modality`](super::Dataset::modality)
+/// is the one read). Columns that already exist are replaced only when `overwrite_columns`.
 ///
 /// # Errors
 /// Store errors (an existing column or output without overwrite, a format that cannot be
 /// written, IO failures); nothing is left half-written.
 pub fn write_columns(
     input: &Path,
+    modality: Option<&str>,
     target: &WriteTarget,
     columns: &[(String, Column)],
     overwrite_columns: bool,
 ) -> Result<()> {
+    let modality = modality.map(str::to_string);
     match target {
         WriteTarget::InPlace => add_obs_columns(
             input,
             columns,
-            &AddColumnsOptions::default().with_overwrite(overwrite_columns),
+            &AddColumnsOptions::default()
+                .with_overwrite(overwrite_columns)
+                .with_modality(modality),
         ),
         WriteTarget::NewStore { path, overwrite } => write_store_with_obs_columns(
             input,
@@ -48,7 +53,8 @@ pub fn write_columns(
             columns,
             &CopyOptions::default()
                 .with_overwrite_output(*overwrite)
-                .with_overwrite_columns(overwrite_columns),
+                .with_overwrite_columns(overwrite_columns)
+                .with_modality(modality),
         ),
     }
 }

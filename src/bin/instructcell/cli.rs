@@ -119,6 +119,9 @@ pub struct InputArgs {
     /// var column with the gene symbols [default: the var index].
     #[arg(long, value_name = "COLUMN")]
     pub gene_symbols: Option<String>,
+    /// MuData (.h5mu, MuData zarr): the modality to read and annotate [default: rna, else the only one].
+    #[arg(long, value_name = "NAME")]
+    pub modality: Option<String>,
 }
 
 /// Where per-cell results go.
@@ -284,6 +287,9 @@ pub struct InstructArgs {
     /// Replace an existing output.
     #[arg(long)]
     pub overwrite: bool,
+    /// MuData: the modality to read and write [default: rna, else the only one].
+    #[arg(long, value_name = "NAME", requires = "input")]
+    pub modality: Option<String>,
     /// Prefix of the obs column.
     #[arg(long, default_value = "instructcell", value_name = "KEY")]
     pub key_added: String,
@@ -304,6 +310,9 @@ pub struct MergeArgs {
     /// The shards' tables (any order).
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
     pub tables: Vec<PathBuf>,
+    /// MuData (.h5mu, MuData zarr): the modality to read and annotate [default: rna, else the only one].
+    #[arg(long, value_name = "NAME")]
+    pub modality: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -322,6 +331,9 @@ pub struct InfoArgs {
     /// var column with the gene symbols.
     #[arg(long, value_name = "COLUMN")]
     pub gene_symbols: Option<String>,
+    /// MuData: the modality to describe [default: rna, else the only one].
+    #[arg(long, value_name = "NAME")]
+    pub modality: Option<String>,
     /// Cells per model call, to size shards.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub batch_size: usize,

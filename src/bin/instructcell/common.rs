@@ -84,7 +84,17 @@ pub fn open_dataset(args: &InputArgs) -> CmdResult<Dataset> {
     if let Some(g) = &args.gene_symbols {
         opts = opts.with_gene_symbols(g.clone());
     }
+    opts = opts.with_modality(args.modality.clone());
     let data = Dataset::open(&args.input, &opts).at(Stage::Run)?;
+    if let Some(m) = data.modality() {
+        info!("input {}: MuData modality '{m}'", args.input.display());
+    }
+    if data.store().is_some_and(|s| s.is_legacy()) {
+        info!(
+            "input {}: pre-0.7 AnnData layout (read as anndata reads it)",
+            args.input.display()
+        );
+    }
     match data.chosen() {
         Some(c) => info!(
             "input {}: {} cells; reading {} ({}: {}){}",

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use instructcell::genes::AlignOptions;
-use instructcell::io::{inspect_matrix, MatrixSelection, DEFAULT_SAMPLE_ROWS};
+use instructcell::io::{
+    check_obs_writable, inspect_matrix, MatrixSelection, StoreOptions, DEFAULT_SAMPLE_ROWS,
+};
 use instructcell::package::ModelPackage;
 use instructcell::pipeline::{Dataset, InputOptions};
 use instructcell::AnnDataStore;
@@ -61,7 +63,11 @@ fn package_info(dir: &Path) -> CmdResult<(Value, Vec<String>)> {
 }
 
 fn store_info(path: &Path, args: &InfoArgs, genes: Option<&[String]>) -> CmdResult<Value> {
-    let store = AnnDataStore::open(path).at(Stage::Run)?;
+    let mut store_opts = StoreOptions::default();
+    if let Some(m) = &args.modality {
+        store_opts = store_opts.with_modality(m.clone());
+    }
+    let store = AnnDataStore::open_with(path, &store_opts).at(Stage::Run)?;
     let mut matrices = Vec::new();
     let mut candidates = vec![MatrixSelection::X];
     candidates.extend(
@@ -80,13 +86,20 @@ fn store_info(path: &Path, args: &InfoArgs, genes: Option<&[String]>) -> CmdResu
             Err(e) => matrices.push(json!({"element": format!("{sel:?}"), "error": crate::exit::one_line(&e.to_string())})),
         }
     }
-    let mut opts = InputOptions::default();
+    let mut opts = InputOptions::default().with_modality(args.modality.clone());
     if let Some(g) = &args.gene_symbols {
         opts = opts.with_gene_symbols(g.clone());
     }
+    let writable = match check_obs_writable(path, store.modality()) {
+        Ok(()) => json!(true),
+        Err(e) => json!(format!("no: {}", crate::exit::one_line(&e.to_string()))),
+    };
     let mut v = json!({
         "path": path.display().to_string(),
         "format": format!("{:?}", store.format()),
+        "modality": store.modality(),
+        "layout": if store.is_legacy() { "pre-0.7 anndata" } else { "anndata 0.7+" },
+        "obs_writable": writable,
         "cells": store.n_obs().at(Stage::Run)?,
         "genes": store.n_vars().at(Stage::Run)?,
         "layers": store.layers().at(Stage::Run)?,

@@ -8,7 +8,7 @@ use instructcell::tasks::{self, TaskOptions};
 use crate::cli::{InputArgs, InstructArgs, OutputArgs};
 use crate::common::{load_model, open_dataset, parse_metadata, text_or_file};
 use crate::exit::{AtStage, CmdResult, Failure, Stage};
-use crate::labels_cmd::{check_outputs, run_task_with, write_outputs};
+use crate::labels_cmd::{check_outputs, check_writable, run_task_with, write_outputs};
 use crate::signals::Signals;
 
 /// Runs `instruct`.
@@ -47,7 +47,9 @@ pub fn run(args: &InstructArgs, quiet: bool, signals: &Signals) -> CmdResult {
         use_raw: false,
         use_x: false,
         gene_symbols: None,
+        modality: args.modality.clone(),
     })?;
+    check_writable(data.path(), data.modality(), &out)?;
     let model = load_model(&args.model)?;
     let mut opts = TaskOptions::default()
         .with_batch_size(args.batch_size.max(1))
@@ -68,7 +70,15 @@ pub fn run(args: &InstructArgs, quiet: bool, signals: &Signals) -> CmdResult {
         .into_iter()
         .filter(|(n, _)| *n == text_col)
         .collect();
-    write_outputs(data.path(), &predictions, &columns, &out, &post, signals)?;
+    write_outputs(
+        data.path(),
+        data.modality(),
+        &predictions,
+        &columns,
+        &out,
+        &post,
+        signals,
+    )?;
     if !quiet && out.table.is_none() && out.output.is_none() {
         for (p, name) in predictions.predictions.iter().zip(&predictions.cell_names) {
             println!("{name}\t{}", p.text);

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use instructcell::generation::GenerationOptions;
-use instructcell::io::Column;
+use instructcell::io::{check_obs_writable, Column};
 use instructcell::model::Model;
 use instructcell::pipeline::{
     self, write_columns, write_table, Dataset, LabelOutput, LabelRequest, Predictions, Shard,
@@ -55,6 +55,15 @@ pub fn check_outputs(out: &OutputArgs) -> CmdResult {
     }
     if out.output.is_none() && !out.in_place && out.table.is_none() {
         warn!("no --output, --in-place or --table: the results are only summarised");
+    }
+    Ok(())
+}
+
+/// Checks, before any work, that obs columns can go where the flags send them (not into a
+/// pre-0.7 obs record array, nor a missing MuData modality).
+pub fn check_writable(input: &Path, modality: Option<&str>, out: &OutputArgs) -> CmdResult {
+    if out.output.is_some() || out.in_place {
+        check_obs_writable(input, modality).at(Stage::Write)?;
     }
     Ok(())
 }
@@ -157,6 +166,7 @@ pub fn run(args: &LabelArgs, task: LabelTask, quiet: bool, signals: &Signals) ->
         None => None,
     };
     let mut data = open_dataset(&args.input)?;
+    check_writable(data.path(), data.modality(), &args.output)?;
     let output = label_output(&args.output, &args.post, |c| {
         data.obs_strings(c).at(Stage::Run)
     })?;
@@ -278,7 +288,15 @@ pub fn finish(
     signals: &Signals,
 ) -> CmdResult {
     let columns = predictions.columns(post).at(Stage::Run)?;
-    write_outputs(data.path(), predictions, &columns, out, post, signals)?;
+    write_outputs(
+        data.path(),
+        data.modality(),
+        predictions,
+        &columns,
+        out,
+        post,
+        signals,
+    )?;
     if !quiet {
         print_counts(predictions, post)?;
     }
@@ -304,6 +322,7 @@ pub fn print_counts(predictions: &Predictions, post: &LabelOutput) -> CmdResult 
 /// Writes the table (if asked) and the columns (if asked), checking for signals first.
 pub fn write_outputs(
     input: &Path,
+    modality: Option<&str>,
     predictions: &Predictions,
     columns: &[(String, Column)],
     out: &OutputArgs,
@@ -328,7 +347,7 @@ pub fn write_outputs(
         })
     };
     if let Some(t) = &target {
-        if let Err(e) = write_columns(input, t, columns, out.overwrite) {
+        if let Err(e) = write_columns(input, modality, t, columns, out.overwrite) {
             // All or nothing: the table of a run whose store could not be written goes too.
             if let (true, Some(table)) = (wrote_table, &out.table) {
                 let _ = std::fs::remove_file(table);
