@@ -35,6 +35,12 @@ pub(crate) fn read_field(ds: &Dataset, name: &str) -> Result<Values, String> {
         .find(|f| f.name == name)
         .ok_or_else(|| format!("no field '{name}'"))?;
     let ty = field.ty.clone();
+    if matches!(
+        ty,
+        TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii
+    ) {
+        return read_vlen_field(ds, name, ty);
+    }
     let size = ty.size();
     // A compound of just this field: HDF5 picks it out of each record by name.
     let mem = TypeDescriptor::Compound(CompoundType {
@@ -43,6 +49,70 @@ pub(crate) fn read_field(ds: &Dataset, name: &str) -> Result<Values, String> {
     });
     let bytes = read_whole(ds, &mem, size)?;
     decode(&bytes, &ty, size).map_err(|what| format!("field '{name}': {what}"))
+}
+
+/// Reads variable-length string field `name` (type `ty`) of the 1-D compound dataset `ds`
+/// (h5py's `str` fields, as anndata 0.6 wrote obs names and string columns).
+fn read_vlen_field(ds: &Dataset, name: &str, ty: TypeDescriptor) -> Result<Values, String> {
+    use std::ffi::{c_char, CStr};
+    let n: usize = ds.shape().iter().product();
+    let ptr = std::mem::size_of::<*mut c_char>();
+    let mem = TypeDescriptor::Compound(CompoundType {
+        fields: vec![CompoundField::new(name, ty, 0, 0)],
+        size: ptr,
+    });
+    let mem = Datatype::from_descriptor(&mem).map_err(|e| e.to_string())?;
+    let space = ds.space().map_err(|e| e.to_string())?;
+    let mut buf: Vec<*mut c_char> = vec![std::ptr::null_mut(); n];
+    if n == 0 {
+        return Ok(Values::Str(Vec::new()));
+    }
+    let strings = hdf5::sync::sync(|| {
+        // SAFETY: `buf` holds `n` pointer-sized slots, one per element of the whole selection
+        // (H5S_ALL) of the `n`-element dataset, and `mem` is a compound of one variable-length
+        // string of pointer size at offset 0, so HDF5 writes one `char *` (or NULL) per slot.
+        let status = unsafe {
+            H5Dread(
+                ds.id(),
+                mem.id(),
+                H5S_ALL,
+                H5S_ALL,
+                H5P_DEFAULT,
+                buf.as_mut_ptr().cast(),
+            )
+        };
+        if status < 0 {
+            return Err("HDF5 could not read the field".to_string());
+        }
+        let strings = buf
+            .iter()
+            .map(|&p| {
+                if p.is_null() {
+                    String::new()
+                } else {
+                    // SAFETY: HDF5 filled `p` with a NUL-terminated string it allocated; it
+                    // stays valid until the reclaim below.
+                    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+                }
+            })
+            .collect::<Vec<_>>();
+        // SAFETY: `buf` was filled by the read above with the same memory type and selection;
+        // the reclaim frees the strings HDF5 allocated, which are not used afterwards.
+        #[allow(deprecated)]
+        let freed = unsafe {
+            hdf5_sys::h5d::H5Dvlen_reclaim(
+                mem.id(),
+                space.id(),
+                H5P_DEFAULT,
+                buf.as_mut_ptr().cast(),
+            )
+        };
+        if freed < 0 {
+            return Err("HDF5 could not free the strings it read".to_string());
+        }
+        Ok(strings)
+    })?;
+    Ok(Values::Str(strings))
 }
 
 /// Reads a whole dataset of fixed-length strings (`desc` is its type).

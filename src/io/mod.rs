@@ -39,6 +39,7 @@ mod store;
 mod tenx;
 mod values;
 mod writer;
+mod zarr_legacy;
 mod zarr_read;
 mod zarr_write;
 

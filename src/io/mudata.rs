@@ -156,8 +156,8 @@ impl ObsTarget {
                 &super::backend::join(&prefix, "obs"),
                 StoreProblem::NotWritable(
                     "obs is a record array of the layout anndata wrote before 0.7; write the \
-                     results to a table (--table), or re-save the file with a current anndata \
-                     (anndata.read_h5ad(path).write_h5ad(new_path)) and annotate that"
+                     results to a table (--table), or read the store with a current anndata, \
+                     write it again (write_h5ad / write_zarr) and annotate that"
                         .into(),
                 ),
             ));

@@ -11,9 +11,10 @@ use zarrs::array::data_type as dt;
 use zarrs::array::{Array, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 
-use super::backend::{ArrayHandle, Backend, NodeKind};
+use super::backend::{ArrayHandle, Backend, MemArray, NodeKind};
 use super::problem::{StoreCtx, StoreProblem};
 use super::values::{Dtype, Values};
+use super::zarr_legacy;
 use crate::error::Result;
 
 /// Zarr format version of a store.
@@ -51,6 +52,15 @@ impl ZarrBackend {
         } else {
             self.root.join(element)
         }
+    }
+
+    /// The `.zarray` of a v2 array (`None` for v3 stores and for groups): what tells the
+    /// layouts of AnnData before 0.7 (see [`zarr_legacy`]) from the modern ones.
+    fn legacy_meta(&self, element: &str) -> Result<Option<Value>> {
+        if self.version != ZarrVersion::V2 {
+            return Ok(None);
+        }
+        self.read_json(element, &self.dir(element).join(".zarray"))
     }
 
     fn read_json(&self, element: &str, file: &Path) -> Result<Option<Value>> {
@@ -137,9 +147,36 @@ impl Backend for ZarrBackend {
         Ok(names)
     }
 
+    fn record_fields(&self, element: &str) -> Result<Option<Vec<String>>> {
+        Ok(self
+            .legacy_meta(element)?
+            .and_then(|m| zarr_legacy::structured_fields(&m))
+            .map(|f| f.into_iter().map(|(name, _)| name).collect()))
+    }
+
+    fn open_field(&self, element: &str, field: &str) -> Result<Box<dyn ArrayHandle>> {
+        let meta = self
+            .legacy_meta(element)?
+            .ok_or_else(|| self.ctx.err(element, StoreProblem::Missing))?;
+        let values = zarr_legacy::read_structured_field(&self.storage, element, &meta, field)
+            .map_err(|e| self.ctx.backend(element, e))?;
+        Ok(Box::new(MemArray::new(
+            values,
+            &format!("{element}/{field}"),
+            &self.ctx,
+        )))
+    }
+
     fn open_array(&self, element: &str) -> Result<Box<dyn ArrayHandle>> {
         if self.node(element)? != Some(NodeKind::Array) {
             return Err(self.ctx.err(element, StoreProblem::Missing));
+        }
+        if let Some(meta) = self.legacy_meta(element)? {
+            if zarr_legacy::is_json_object_array(&meta) {
+                let values = zarr_legacy::read_json_strings(&self.dir(element), &meta)
+                    .map_err(|e| self.ctx.backend(element, e))?;
+                return Ok(Box::new(MemArray::new(values, element, &self.ctx)));
+            }
         }
         let array = Array::open(self.storage.clone(), &format!("/{element}"))
             .map_err(|e| self.ctx.backend(element, e))?;
