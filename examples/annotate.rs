@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         path: out.clone(),
         overwrite: true,
     };
-    pipeline::write_columns(data.path(), &target, &columns, false)?;
+    pipeline::write_columns(data.path(), data.modality(), &target, &columns, false)?;
     println!(
         "wrote obs columns instructcell_label(_confidence, _text, _precision) to {}",
         out.display()
