@@ -23,6 +23,7 @@ mod consolidated;
 mod content;
 mod copy;
 mod expm1;
+mod guard;
 #[cfg(feature = "h5ad")]
 mod h5_records;
 #[cfg(feature = "h5ad")]

@@ -12,6 +12,7 @@ use zarrs::array::{Array, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
 
 use super::backend::{ArrayHandle, Backend, MemArray, NodeKind};
+use super::guard::{claimed_bytes, no_panic, MAX_READ_BYTES};
 use super::problem::{StoreCtx, StoreProblem};
 use super::values::{Dtype, Values};
 use super::zarr_legacy;
@@ -52,6 +53,31 @@ impl ZarrBackend {
         } else {
             self.root.join(element)
         }
+    }
+
+    /// Refuses an array whose chunks (for sharded arrays, inner chunks) claim more than
+    /// [`MAX_READ_BYTES`] decoded: decoding one would allocate that much.
+    fn check_chunk_size(&self, element: &str, array: &Array<FilesystemStore>) -> Result<()> {
+        use zarrs::array::ArrayShardedExt;
+        let shape: Vec<u64> = array
+            .effective_subchunk_shape()
+            .map(|s| s.iter().map(|n| n.get()).collect())
+            .or_else(|| {
+                array
+                    .chunk_shape(&vec![0; array.dimensionality()])
+                    .ok()
+                    .map(|s| s.iter().map(|n| n.get()).collect())
+            })
+            .unwrap_or_default();
+        // Variable-length values: count a few bytes each.
+        let size = array.data_type().fixed_size().unwrap_or(8) as u64;
+        if claimed_bytes(&shape, size).is_none() {
+            return Err(self.ctx.backend(
+                element,
+                format!("chunk shape {shape:?} claims more than {MAX_READ_BYTES} bytes per chunk"),
+            ));
+        }
+        Ok(())
     }
 
     /// The `.zarray` of a v2 array (`None` for v3 stores and for groups): what tells the
@@ -178,8 +204,14 @@ impl Backend for ZarrBackend {
                 return Ok(Box::new(MemArray::new(values, element, &self.ctx)));
             }
         }
-        let array = Array::open(self.storage.clone(), &format!("/{element}"))
-            .map_err(|e| self.ctx.backend(element, e))?;
+        let array = no_panic(
+            &self.ctx,
+            element,
+            || "reading the metadata".into(),
+            || Array::open(self.storage.clone(), &format!("/{element}")),
+        )?
+        .map_err(|e| self.ctx.backend(element, e))?;
+        self.check_chunk_size(element, &array)?;
         let d = array.data_type();
         let dtype = if d.is::<dt::BoolDataType>() {
             Dtype::Bool
@@ -228,9 +260,14 @@ struct ZarrArray {
 
 impl ZarrArray {
     fn get<T: zarrs::array::ElementOwned>(&self, subset: &ArraySubset) -> Result<Vec<T>> {
-        self.array
-            .retrieve_array_subset::<Vec<T>>(subset)
-            .map_err(|e| self.ctx.backend(&self.element, e))
+        let chunks = || match self.array.chunks_in_array_subset(subset) {
+            Ok(Some(c)) => format!("decoding chunks {:?}", c.to_ranges()),
+            _ => format!("decoding {subset:?}"),
+        };
+        no_panic(&self.ctx, &self.element, chunks, || {
+            self.array.retrieve_array_subset::<Vec<T>>(subset)
+        })?
+        .map_err(|e| self.ctx.backend(&self.element, e))
     }
 }
 
@@ -255,6 +292,20 @@ impl ArrayHandle for ZarrArray {
             return Err(self.ctx.shape(
                 &self.element,
                 format!("asked for rows {rows:?} of an array of length {first}"),
+            ));
+        }
+        let mut counts = vec![rows.end - rows.start];
+        counts.extend(self.shape.iter().skip(1));
+        let size = match self.dtype {
+            Dtype::Bool | Dtype::Int(8) | Dtype::UInt(8) => 1,
+            Dtype::Int(16) | Dtype::UInt(16) => 2,
+            Dtype::Int(32) | Dtype::UInt(32) | Dtype::Float(32) => 4,
+            _ => 8,
+        };
+        if claimed_bytes(&counts, size).is_none() {
+            return Err(self.ctx.backend(
+                &self.element,
+                format!("reading rows {rows:?} of shape {:?} would take more than {MAX_READ_BYTES} bytes", self.shape),
             ));
         }
         let mut ranges = vec![rows];
