@@ -104,9 +104,12 @@ pub(crate) fn read_structured_field(
     )
     .map_err(|e| e.to_string())?;
     let subset = ArraySubset::new_with_shape(array.shape().to_vec());
-    let bytes: ArrayBytes<'static> = array
-        .retrieve_array_subset(&subset)
-        .map_err(|e| e.to_string())?;
+    // zarrs may panic on corrupt chunks (see `guard`): contained here like every zarr read.
+    let bytes: ArrayBytes<'static> = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        array.retrieve_array_subset(&subset)
+    }))
+    .map_err(|_| "corrupt data: the zarr decoder failed decoding the records".to_string())?
+    .map_err(|e| e.to_string())?;
     let bytes = bytes.into_fixed().map_err(|e| e.to_string())?;
     let items = bytes.chunks_exact(record).map(|r| &r[at..at + size]);
     decode(items, kind, size, big).map_err(|e| format!("field '{field}': {e}"))
