@@ -214,7 +214,17 @@ fn read_mtx(
                     ),
                 ));
             }
-            triplets.reserve(dims.2);
+            if dims.2 > dims.0.saturating_mul(dims.1) {
+                return Err(ctx.shape(
+                    file,
+                    format!(
+                        "the size line claims {} entries in a {} x {} matrix",
+                        dims.2, dims.0, dims.1
+                    ),
+                ));
+            }
+            // The claim is checked against the entries read; memory follows those, not it.
+            triplets.reserve(dims.2.min(1 << 20));
             size = Some(dims);
             continue;
         };
@@ -246,8 +256,17 @@ fn read_mtx(
         }
         triplets.push(((cell - 1) as u32, (g - 1) as u32, v));
     }
-    if size.is_none() {
+    let Some((_, _, claimed)) = size else {
         return Err(bad(0, "no size line"));
+    };
+    if triplets.len() != claimed {
+        return Err(ctx.shape(
+            file,
+            format!(
+                "the size line claims {claimed} entries but the file holds {}",
+                triplets.len()
+            ),
+        ));
     }
     // Sort by (cell, gene): rows in order and columns ascending within each row.
     triplets.sort_unstable_by_key(|&(r, c, _)| (r, c));
