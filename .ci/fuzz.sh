@@ -14,6 +14,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 bash fuzz/seed.sh
+mkdir -p "$root/fuzz/artifacts"
 cd fuzz
 cargo fuzz build -O --debug-assertions
 bin="$root/fuzz/target/x86_64-unknown-linux-gnu/release"
