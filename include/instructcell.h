@@ -376,10 +376,10 @@ const char *ic_cells_cell_type(const struct IcCells *cells, size_t i);
 void ic_cells_free(struct IcCells *cells);
 
 /*
- Runs a free instruction without cells (`prompt`, wrapped by the package's conventions; it
- may not contain `{input}`); `*out_text` receives the answer, to release with
- `ic_string_free`.
- Errors: IC_NULL_ARGUMENT, IC_INVALID_UTF8, IC_PROMPT, IC_RUNTIME.
+ Runs a free instruction without cells: `prompt` is literal text (braces are not template
+ fields), wrapped by the package's conventions; `*out_text` receives the answer, to release
+ with `ic_string_free`.
+ Errors: IC_NULL_ARGUMENT, IC_INVALID_UTF8, IC_RUNTIME.
 
  # Safety
  `prompt` is a NUL-terminated string; `out_text` is valid for writes.

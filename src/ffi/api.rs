@@ -608,10 +608,10 @@ pub unsafe extern "C" fn ic_cells_free(cells: *mut IcCells) {
     unsafe { free_box(cells) }
 }
 
-/// Runs a free instruction without cells (`prompt`, wrapped by the package's conventions; it
-/// may not contain `{input}`); `*out_text` receives the answer, to release with
-/// `ic_string_free`.
-/// Errors: IC_NULL_ARGUMENT, IC_INVALID_UTF8, IC_PROMPT, IC_RUNTIME.
+/// Runs a free instruction without cells: `prompt` is literal text (braces are not template
+/// fields), wrapped by the package's conventions; `*out_text` receives the answer, to release
+/// with `ic_string_free`.
+/// Errors: IC_NULL_ARGUMENT, IC_INVALID_UTF8, IC_RUNTIME.
 ///
 /// # Safety
 /// `prompt` is a NUL-terminated string; `out_text` is valid for writes.
