@@ -197,20 +197,25 @@ impl Backend for ZarrBackend {
         if self.node(element)? != Some(NodeKind::Array) {
             return Err(self.ctx.err(element, StoreProblem::Missing));
         }
-        if let Some(meta) = self.legacy_meta(element)? {
-            if zarr_legacy::is_json_object_array(&meta) {
-                let values = zarr_legacy::read_json_strings(&self.dir(element), &meta)
-                    .map_err(|e| self.ctx.backend(element, e))?;
-                return Ok(Box::new(MemArray::new(values, element, &self.ctx)));
-            }
-        }
-        let array = no_panic(
+        let opened = no_panic(
             &self.ctx,
             element,
             || "reading the metadata".into(),
             || Array::open(self.storage.clone(), &format!("/{element}")),
-        )?
-        .map_err(|e| self.ctx.backend(element, e))?;
+        )?;
+        let array = match opened {
+            Ok(a) => a,
+            // zarrs has no data type for the JSON-encoded category arrays of pre-0.7 stores:
+            // only then is the metadata read again, here.
+            Err(e) => match self.legacy_meta(element)? {
+                Some(meta) if zarr_legacy::is_json_object_array(&meta) => {
+                    let values = zarr_legacy::read_json_strings(&self.dir(element), &meta)
+                        .map_err(|e| self.ctx.backend(element, e))?;
+                    return Ok(Box::new(MemArray::new(values, element, &self.ctx)));
+                }
+                _ => return Err(self.ctx.backend(element, e)),
+            },
+        };
         self.check_chunk_size(element, &array)?;
         let d = array.data_type();
         let dtype = if d.is::<dt::BoolDataType>() {
