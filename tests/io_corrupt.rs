@@ -8,11 +8,16 @@
 
 mod io_support;
 
+/// `read_all` (everything the crate reads from a store) and `files`, shared with the fuzz
+/// targets.
+#[path = "../fuzz/common/mod.rs"]
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use instructcell::io::{AnnDataStore, MatrixSelection, ReadOptions};
-use instructcell::{CsrRows, Error, RowSource};
+use common::{files, read_all};
+use instructcell::Error;
 use io_support::copy_tree;
 use serde_json::Value;
 
@@ -29,49 +34,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Reads everything the crate reads from a store; any error is fine, a panic is not.
-fn read_all(path: &Path) -> Result<(), Error> {
-    let store = AnnDataStore::open(path)?;
-    store.obs()?;
-    store.var()?;
-    store.obs_names()?;
-    let mut selections = vec![MatrixSelection::X];
-    selections.extend(store.layers()?.into_iter().map(MatrixSelection::Layer));
-    if store.has_raw()? {
-        store.raw_var()?;
-        selections.push(MatrixSelection::RawX);
-    }
-    for sel in selections {
-        let opts = ReadOptions::default()
-            .with_matrix(sel)
-            .with_check_values(false);
-        let mut m = store.matrix(&opts)?;
-        let n = m.n_rows();
-        let mut rows = CsrRows::new(m.n_cols());
-        let mut row = 0;
-        while row < n {
-            let end = (row + 64).min(n);
-            m.read_rows(row..end, &mut rows)?;
-            row = end;
-        }
-    }
-    Ok(())
 }
 
 /// A JSON value of another kind or size than `v`.
