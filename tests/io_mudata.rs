@@ -7,7 +7,6 @@
 
 mod io_support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -17,7 +16,7 @@ use instructcell::io::{
 };
 use instructcell::Error;
 use io_support::python::{assert_store_matches, dump, python, run};
-use io_support::{copy_tree, densify};
+use io_support::{copy_tree, densify, snapshot};
 use serde_json::{json, Value};
 
 const MAKE: &str = include_str!("data/make_mudata.py");
@@ -51,29 +50,6 @@ fn open(path: &Path, modality: Option<&str>) -> instructcell::Result<AnnDataStor
         opts = opts.with_modality(m);
     }
     AnnDataStore::open_with(path, &opts)
-}
-
-fn snapshot(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    if path.is_dir() {
-        walk(path, path, &mut out);
-    } else {
-        out.insert(PathBuf::new(), std::fs::read(path).unwrap());
-    }
-    out
 }
 
 /// A categorical with a missing value, a float with NaN, a string and a bool column.

@@ -16,7 +16,7 @@ use instructcell::io::{
     CopyOptions, ReadOptions, StoreProblem,
 };
 use instructcell::Error;
-use io_support::{copy_tree, densify, expected, fixture, python_check};
+use io_support::{copy_tree, densify, expected, fixture, python_check, snapshot};
 use serde_json::{json, Value};
 
 /// Writes the rich AnnData inputs (see its docstring).
@@ -166,28 +166,6 @@ fn run_python(python: &OsString, dir: &Path, name: &str, script: &str, args: &[&
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Every file at or under `path`, by path relative to it, with its bytes.
-fn snapshot(path: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    if path.is_dir() {
-        walk(path, path, &mut out);
-    } else {
-        out.insert(PathBuf::new(), std::fs::read(path).unwrap());
-    }
-    out
 }
 
 /// The names in `dir`, sorted (temporaries included: nothing may be left behind).

@@ -117,4 +117,27 @@ pub fn python_check(store: &Path, spec: &serde_json::Value) {
     );
 }
 
+/// Every file at or under `path` (a store directory or one file), by path relative to it,
+/// with its bytes.
+pub fn snapshot(path: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    if path.is_dir() {
+        walk(path, path, &mut out);
+    } else {
+        out.insert(PathBuf::new(), std::fs::read(path).unwrap());
+    }
+    out
+}
+
 pub mod python;
