@@ -4,7 +4,8 @@
 //!
 //! After a kill the input is byte-identical (new stores) or reads either as before or with
 //! all the new columns (in place), and an output is either absent or complete: readable here,
-//! and by Python anndata for a sample of trials when `INSTRUCTCELL_PYTHON` is set.
+//! and by Python anndata for a sample of trials when `INSTRUCTCELL_PYTHON` is set. The next
+//! write into the same place clears every temporary the killed writer left.
 #![cfg(all(unix, feature = "h5ad"))]
 
 mod io_support;
@@ -105,6 +106,41 @@ fn write(kind: &str, input: &Path, output: &Path) {
         }
         other => panic!("unknown write {other}"),
     }
+}
+
+/// The next write into the directories a killed write used (here, in this process): it
+/// clears the temporaries the dead writer left.
+fn follow_up(kind: &str, input: &Path, dir: &Path) {
+    if kind.ends_with("in_place") {
+        let n = n_obs(input);
+        let col = vec![("after_kill".to_string(), Column::Float(vec![0.5; n]))];
+        add_obs_columns(input, &col, &AddColumnsOptions::default()).unwrap();
+    } else {
+        let again = dir
+            .join("again")
+            .with_extension(output_for(kind, dir).extension().unwrap());
+        write(kind, input, &again);
+    }
+}
+
+/// Temporaries (dot names with a writer's tag) anywhere under `dir`.
+fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') && [".new-", ".old-", ".tmp-"].iter().any(|t| name.contains(t))
+            {
+                out.push(p.clone());
+            }
+            if p.is_dir() {
+                todo.push(p);
+            }
+        }
+    }
+    out
 }
 
 /// The child: performs the write named in the environment and exits.
@@ -267,6 +303,12 @@ fn kill_trials(kind: &str) {
                 }
             }
         }
+        follow_up(kind, &input, &trial_dir);
+        let left = leftovers(&trial_dir);
+        assert!(
+            left.is_empty(),
+            "{kind} #{trial}: temporaries left: {left:?}"
+        );
         std::fs::remove_dir_all(&trial_dir).unwrap();
     }
     eprintln!(

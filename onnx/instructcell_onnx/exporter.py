@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +17,7 @@ from tokenizers import Tokenizer
 from .config import ModelConfig
 from .errors import ExportError
 from .genes import check_gene_count, write_gene_list
+from .leftovers import publish, temp_sibling
 from .graphs import example_inputs, graph_modules, graph_specs
 from .manifest import EMBEDDINGS_NAME, GENES_NAME, TOKENIZER_NAME, build_manifest, graph_entry, write_manifest
 from .modeling import InstructCellModel
@@ -46,19 +46,11 @@ def _prepare_destination(out: Path, overwrite: bool) -> Path:
         raise ExportError(f"output {out} exists and is not a directory")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        tmp = temp_sibling(out, "partial")
+        tmp.mkdir()
+        return tmp
     except OSError as exc:
         raise ExportError(f"cannot write to {out.parent}: {exc}") from exc
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.rename(out, old)
-    os.rename(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_graphs(root: Path, model: InstructCellModel, precisions: list[str], log: Callable[[str], None]
@@ -116,7 +108,7 @@ def export_package(out: Path, model: InstructCellModel, tokenizer: Tokenizer, ge
             result = verify_package(tmp, model, precisions, n_pairs=n_pairs, max_new_tokens=max_new_tokens,
                                     threads=threads)
             (tmp / VERIFICATION_NAME).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        _publish(tmp, out)
+        publish(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ExportError(f"cannot write package {out}: {exc}") from exc

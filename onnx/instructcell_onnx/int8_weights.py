@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from onnx import numpy_helper
 
 from . import PACKAGE_FORMAT_VERSION
 from .errors import ExportError
+from .leftovers import temp_sibling
 from .manifest import MANIFEST_NAME, file_entry, read_manifest
 
 #: Directory of the unsigned set inside a package.
@@ -132,7 +132,8 @@ def add_unsigned(root: Path) -> list[dict[str, Any]]:
         raise ExportError(f"{root} has no int8 graphs to derive unsigned ones from")
     if (root / UNSIGNED_DIR).exists():
         raise ExportError(f"{root / UNSIGNED_DIR} exists but the manifest does not list it; remove it first")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{UNSIGNED_DIR}.partial-", dir=root))
+    tmp = temp_sibling(root / UNSIGNED_DIR, "partial")
+    tmp.mkdir()
     try:
         derived = _write_unsigned(root, signed, tmp)
         os.rename(tmp, root / UNSIGNED_DIR)
@@ -146,7 +147,7 @@ def add_unsigned(root: Path) -> list[dict[str, Any]]:
     at = graphs.index(signed[-1]) + 1
     manifest["graphs"] = graphs[:at] + derived + graphs[at:]
     manifest["format_version"] = PACKAGE_FORMAT_VERSION
-    part = root / f".{MANIFEST_NAME}.partial"
+    part = temp_sibling(root / MANIFEST_NAME, "partial")
     part.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(part, root / MANIFEST_NAME)
     return derived

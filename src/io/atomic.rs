@@ -2,24 +2,11 @@
 //! place in one rename, so a crash never leaves a half-written element under its real name.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::problem::{StoreCtx, StoreProblem};
 use crate::error::{Error, Result};
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A dot-prefixed sibling of `path` that no other writer (thread or process) will pick.
-///
-/// Dot names are skipped by zarr readers when listing members, so leftovers stay invisible.
-pub(crate) fn temp_sibling(path: &Path, tag: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.{tag}-{}-{n}", std::process::id()))
-}
+pub(crate) use super::leftovers::temp_sibling;
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -48,7 +35,11 @@ pub(crate) fn remove_any(path: &Path) -> std::io::Result<()> {
 }
 
 /// Moves the finished `tmp` to `dest`. An existing `dest` is an error unless `overwrite`, in
-/// which case it is first moved aside (one rename) and deleted only after `tmp` is in place.
+/// which case the two are swapped in one step where the system can (Linux `renameat2` with
+/// `RENAME_EXCHANGE`; a file simply renamed over a file) and the original deleted after. Where
+/// it cannot, the original is first moved aside and deleted only after `tmp` is in place; a
+/// kill between the two renames leaves it aside, and the next writer puts it back
+/// (`leftovers::sweep`).
 pub(crate) fn publish(
     tmp: &Path,
     dest: &Path,
@@ -56,25 +47,62 @@ pub(crate) fn publish(
     ctx: &StoreCtx,
     element: &str,
 ) -> Result<()> {
-    let exists = dest.symlink_metadata().is_ok();
-    if exists && !overwrite {
+    let Ok(meta) = dest.symlink_metadata() else {
+        return std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e));
+    };
+    if !overwrite {
         return Err(ctx.err(element, StoreProblem::AlreadyExists));
     }
-    let old = exists.then(|| temp_sibling(dest, "old"));
-    if let Some(old) = &old {
-        std::fs::rename(dest, old).map_err(|e| Error::io(dest, e))?;
+    if exchange(tmp, dest).map_err(|e| Error::io(dest, e))? {
+        // `tmp` now holds the original.
+        return remove_any(tmp).map_err(|e| Error::io(tmp, e));
     }
+    if !meta.is_dir() && !tmp.is_dir() {
+        return std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e));
+    }
+    let old = temp_sibling(dest, "old");
+    std::fs::rename(dest, &old).map_err(|e| Error::io(dest, e))?;
     if let Err(e) = std::fs::rename(tmp, dest) {
-        if let Some(old) = &old {
-            // Put the original back: the caller asked for a replacement, not a loss.
-            let _ = std::fs::rename(old, dest);
-        }
+        // Put the original back: the caller asked for a replacement, not a loss.
+        let _ = std::fs::rename(&old, dest);
         return Err(Error::io(dest, e));
     }
-    if let Some(old) = &old {
-        remove_any(old).map_err(|e| Error::io(old, e))?;
+    remove_any(&old).map_err(|e| Error::io(&old, e))
+}
+
+/// Swaps `a` and `b` in one step; `Ok(false)` where the system or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: both pointers are NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
     }
-    Ok(())
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP | libc::EXDEV) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 /// Deletes a temporary directory when dropped, unless it was published.

@@ -30,6 +30,7 @@ mod h5_records;
 mod h5ad;
 #[cfg(feature = "h5ad")]
 mod h5ad_columns;
+mod leftovers;
 mod legacy;
 mod matrix;
 mod mudata;
