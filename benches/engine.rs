@@ -2,7 +2,7 @@
 //! forced answer length. Skips (with a message) when ONNX Runtime is not installed.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
 use std::path::PathBuf;
 
@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
                     id: i as u64,
                 })
                 .collect();
-            let opts = GenerationOptions::default()
+            let opts = DecodingOptions::default()
                 .with_min_new_tokens(new)
                 .with_max_new_tokens(new);
             group.throughput(Throughput::Elements(batch as u64));

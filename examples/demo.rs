@@ -10,7 +10,7 @@
 //! `tests/data/tiny-random`, the real architecture with seeded **random weights**, whose answers
 //! are meaningless (the run then shows the pipeline working, not what a trained model says).
 
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::genes::{AlignOptions, GeneAlignment, MinOverlap};
 use instructcell::io::{AnnDataStore, ReadOptions};
 use instructcell::model::{Answer, CellOptions, Model, ModelOptions, Prompt};
@@ -19,7 +19,7 @@ use instructcell::pipeline::{self, Dataset, InputOptions, LabelRequest};
 use instructcell::preprocess::Batcher;
 use instructcell::prompt::{Metadata, Template};
 use instructcell::tasks::{
-    generate_cells, instruct, AnswerMode, CellRequest, Control, GenerateOptions, TaskOptions,
+    generate_cells, instruct, AnswerMode, CellGenerationOptions, CellRequest, Control, TaskOptions,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -179,7 +179,7 @@ fn main() -> instructcell::Result<()> {
     let gen = generate_cells(
         &model,
         &requests,
-        &GenerateOptions::default().with_cells(CellOptions::default().with_seed(7)),
+        &CellGenerationOptions::default().with_cells(CellOptions::default().with_seed(7)),
         &mut Control::new(),
     )?;
     println!(
@@ -203,7 +203,7 @@ fn main() -> instructcell::Result<()> {
         "What do monocytes do in the {tissue}?",
         &Metadata::new().with("tissue", "blood"),
         None,
-        &GenerationOptions::default().with_max_new_tokens(24),
+        &DecodingOptions::default().with_max_new_tokens(24),
         &CellOptions::default(),
     )?;
     println!("\n[instruction] {:?}", a.text);
@@ -257,7 +257,7 @@ fn precision_check(
                 id: i as u64,
             })
             .collect();
-        let opts = GenerationOptions::default().with_max_new_tokens(24);
+        let opts = DecodingOptions::default().with_max_new_tokens(24);
         let run = |m: &Model| -> instructcell::Result<(Vec<Answer>, f64)> {
             let t = Instant::now();
             let mut out = Vec::new();

@@ -12,7 +12,7 @@
 //! writes the generated token ids. `speed` builds prompts of exactly PROMPT_TOKENS encoder
 //! positions after splicing, forces NEW_TOKENS output tokens, and prints one JSON line.
 
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
 use instructcell::rng::Rng;
 use std::time::Instant;
@@ -74,7 +74,7 @@ fn parity(model: &Model, input: &str, output: &str) -> Result<(), Box<dyn std::e
         };
         let ans = model.generate(
             &[p],
-            &GenerationOptions::default().with_max_new_tokens(max_new),
+            &DecodingOptions::default().with_max_new_tokens(max_new),
             &CellOptions::default(),
             None,
         )?;
@@ -137,7 +137,7 @@ fn speed(
                 .collect()
         })
         .collect();
-    let gen = GenerationOptions::default()
+    let gen = DecodingOptions::default()
         .with_min_new_tokens(new_tokens)
         .with_max_new_tokens(new_tokens);
     let run =

@@ -6,7 +6,9 @@
 use instructcell::io::WriteOptions;
 use instructcell::model::{CellOptions, Model, ModelOptions};
 use instructcell::prompt::Metadata;
-use instructcell::tasks::{generate_cells, write_generated, CellRequest, Control, GenerateOptions};
+use instructcell::tasks::{
+    generate_cells, write_generated, CellGenerationOptions, CellRequest, Control,
+};
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with("tissue", "peripheral blood"),
         n_cells: n,
     };
-    let opts = GenerateOptions::default().with_cells(CellOptions::default().with_seed(1));
+    let opts = CellGenerationOptions::default().with_cells(CellOptions::default().with_seed(1));
     let cells = generate_cells(&model, &[request], &opts, &mut Control::new())?;
     println!(
         "{} cells generated, {} attempts answered without a cell",

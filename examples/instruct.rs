@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release --example instruct -- "INSTRUCTION with optional {input}" [PACKAGE] [STORE]`
 
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::genes::{AlignOptions, GeneAlignment};
 use instructcell::io::{AnnDataStore, ReadOptions};
 use instructcell::model::{CellOptions, Model, ModelOptions};
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         })?;
     }
-    let gen = GenerationOptions::default().with_max_new_tokens(48);
+    let gen = DecodingOptions::default().with_max_new_tokens(48);
     let answer = instruct(
         &model,
         &text,

@@ -51,6 +51,10 @@ impl CsrRows {
     }
 
     /// Appends one row given as parallel column/value slices.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the slices differ in length (column indices are checked by
+    /// [`Self::validate`], not here).
     pub fn push_row(&mut self, indices: &[u32], data: &[f32]) -> Result<()> {
         if indices.len() != data.len() {
             return Err(Error::Shape(format!(
@@ -75,6 +79,9 @@ impl CsrRows {
     }
 
     /// Checks the structural invariants (pointer monotonicity, lengths, column bounds).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] naming the first invariant that does not hold.
     pub fn validate(&self) -> Result<()> {
         self.validate_structure()?;
         if let Some(&c) = self.indices.iter().find(|&&c| c as usize >= self.n_cols) {
@@ -88,6 +95,9 @@ impl CsrRows {
 
     /// Checks the row pointer and the lengths, but not the column indices: O(rows), for callers
     /// that bound-check columns as they use them.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] naming the first invariant that does not hold.
     pub fn validate_structure(&self) -> Result<()> {
         if self.indptr.first() != Some(&0) {
             return Err(Error::Shape("indptr must start with 0".into()));
@@ -124,6 +134,10 @@ pub trait RowSource {
     /// The source's gene identifiers (one per column), used for alignment.
     fn gene_names(&self) -> &[String];
     /// Replaces the contents of `out` with rows `rows` (a range within `0..n_rows()`).
+    ///
+    /// # Errors
+    /// Whatever the source reports when rows cannot be read (for stores, [`Error::Store`] or
+    /// [`Error::Io`]); [`Error::Shape`] for a range outside `0..n_rows()`.
     fn read_rows(&mut self, rows: Range<usize>, out: &mut CsrRows) -> Result<()>;
 }
 

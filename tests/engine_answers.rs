@@ -2,7 +2,7 @@
 //! the set, and teacher-forced scores agree with the incremental decoder's log-probabilities.
 
 use instructcell::generation::{
-    BeamSearch, Decoding, GenerationOptions, LabelTrie, StopReason, TokenFilter,
+    BeamSearch, Decoding, DecodingOptions, LabelTrie, StopReason, TokenFilter,
 };
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
 use instructcell::Error;
@@ -80,7 +80,7 @@ fn scores_equal_the_incremental_log_likelihood() {
     for (j, lab) in labels.iter().enumerate() {
         let mut forced = lab.clone();
         forced.push(eos);
-        let opts = GenerationOptions::default().with_max_new_tokens(forced.len());
+        let opts = DecodingOptions::default().with_max_new_tokens(forced.len());
         let out = m
             .generate(
                 &ps,
@@ -116,7 +116,7 @@ fn constrained_decoding_always_yields_a_label() {
             Decoding::Greedy,
             Decoding::Beam(BeamSearch::default().with_num_beams(3)),
         ] {
-            let opts = GenerationOptions::default()
+            let opts = DecodingOptions::default()
                 .with_max_new_tokens(32)
                 .with_decoding(decoding);
             let out = m

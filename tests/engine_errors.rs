@@ -1,7 +1,7 @@
 //! The engine's refusals and guarantees on the tiny package: bad prompts, bad cells, bad options,
 //! thread safety, reproducible sampling across thread counts.
 
-use instructcell::generation::{Decoding, GenerationOptions, Sampling};
+use instructcell::generation::{Decoding, DecodingOptions, Sampling};
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
 use instructcell::prompt::{Metadata, Template};
 use instructcell::Error;
@@ -35,7 +35,7 @@ fn prompt_and_cell_mismatches_are_typed_errors() {
     let Some(m) = load(1) else { return };
     let g = m.dims().num_genes;
     let expr = vec![0.5f32; g];
-    let opts = GenerationOptions::default().with_max_new_tokens(4);
+    let opts = DecodingOptions::default().with_max_new_tokens(4);
     let cell = CellOptions::default();
     let wrap = |t: &str| format!("User:\n{t}\n\nAssistant:\n");
 
@@ -94,12 +94,12 @@ fn prompt_and_cell_mismatches_are_typed_errors() {
         expression: Some(&expr),
         id: 0,
     }];
-    let zero = GenerationOptions::default().with_max_new_tokens(0);
+    let zero = DecodingOptions::default().with_max_new_tokens(0);
     assert!(matches!(
         m.generate(&p, &zero, &cell, None),
         Err(Error::InvalidArgument(_))
     ));
-    let hot = GenerationOptions::default()
+    let hot = DecodingOptions::default()
         .with_decoding(Decoding::Sample(Sampling::default().with_temperature(0.0)));
     assert!(matches!(
         m.generate(&p, &hot, &cell, None),
@@ -127,16 +127,16 @@ fn generator_inputs_are_checked() {
     ));
     let bad_prior = CellOptions::default().with_prior_batch(5);
     assert!(matches!(
-        m.generate_cells(&cond, &[0], &bad_prior),
+        m.cells_from_conditions(&cond, &[0], &bad_prior),
         Err(Error::InvalidArgument(_))
     ));
     let nan_lib = CellOptions::default().with_log_library(Some(f32::NAN));
     assert!(matches!(
-        m.generate_cells(&cond, &[0], &nan_lib),
+        m.cells_from_conditions(&cond, &[0], &nan_lib),
         Err(Error::InvalidArgument(_))
     ));
     let fixed = CellOptions::default().with_log_library(Some(6.0));
-    let cells = m.generate_cells(&cond, &[0], &fixed).unwrap();
+    let cells = m.cells_from_conditions(&cond, &[0], &fixed).unwrap();
     assert_eq!(cells[0].log_library, 6.0);
 }
 
@@ -183,7 +183,7 @@ fn formatter_follows_the_package_conventions() {
     let out = m
         .generate(
             &p,
-            &GenerationOptions::default().with_max_new_tokens(3),
+            &DecodingOptions::default().with_max_new_tokens(3),
             &CellOptions::default(),
             None,
         )
@@ -214,7 +214,7 @@ fn seeded_sampling_is_identical_across_thread_counts_and_runs() {
             id: i as u64,
         })
         .collect();
-    let opts = GenerationOptions::default()
+    let opts = DecodingOptions::default()
         .with_max_new_tokens(12)
         .with_decoding(Decoding::Sample(Sampling::default().with_seed(9)));
     let cell = CellOptions::default();
@@ -235,7 +235,7 @@ fn concurrent_calls_are_safe_and_agree() {
     let Some(m) = load(1) else { return };
     let m = std::sync::Arc::new(m);
     let text = "User:\nName a blood cell.\n\nAssistant:\n";
-    let opts = GenerationOptions::default().with_max_new_tokens(8);
+    let opts = DecodingOptions::default().with_max_new_tokens(8);
     let solo = m
         .generate(
             &[Prompt {

@@ -9,7 +9,7 @@
 //! largest magnitude (fp32 graphs, different kernels); encoder row sums within 1e-4 of the
 //! largest recorded entry times the row width.
 
-use instructcell::generation::{BeamSearch, Decoding, GenerationOptions, StopReason, TokenFilter};
+use instructcell::generation::{BeamSearch, Decoding, DecodingOptions, StopReason, TokenFilter};
 use instructcell::model::{Answer, CellOptions, Model, ModelOptions, Prompt};
 use instructcell::package::{ModelPackage, Precision};
 use serde_json::Value;
@@ -289,7 +289,7 @@ fn encoder_states_match_in_one_ragged_batch() {
 fn greedy_decoding_is_token_identical_in_one_ragged_batch() {
     for (g, model) in fixtures(Precision::Fp32) {
         assert!(g.cases.len() >= 20, "{}: too few cases", g.name);
-        let opts = GenerationOptions::default().with_max_new_tokens(g.max_new_tokens);
+        let opts = DecodingOptions::default().with_max_new_tokens(g.max_new_tokens);
         let answers = model
             .generate(&prompts(&g.cases), &opts, &CellOptions::default(), None)
             .unwrap();
@@ -321,7 +321,7 @@ fn greedy_decoding_is_token_identical_in_one_ragged_batch() {
 #[test]
 fn greedy_is_independent_of_batching() {
     for (g, model) in fixtures(Precision::Fp32) {
-        let opts = GenerationOptions::default().with_max_new_tokens(g.max_new_tokens);
+        let opts = DecodingOptions::default().with_max_new_tokens(g.max_new_tokens);
         let all = prompts(&g.cases);
         for chunk in all.chunks(5) {
             let answers = model
@@ -338,7 +338,7 @@ fn greedy_is_independent_of_batching() {
 #[test]
 fn beam_search_is_token_identical() {
     for (g, model) in fixtures(Precision::Fp32) {
-        let opts = GenerationOptions::default()
+        let opts = DecodingOptions::default()
             .with_max_new_tokens(g.max_new_tokens)
             .with_decoding(Decoding::Beam(BeamSearch::default().with_num_beams(3)));
         let answers = model
@@ -396,7 +396,7 @@ fn signal_token_yields_a_seeded_cell_with_the_reference_condition() {
         let cases = &g.cases[..6];
         let force = Force(cases.iter().map(|c| c.signal_sequence.clone()).collect());
         let longest = cases.iter().map(|c| c.signal_sequence.len()).max().unwrap();
-        let opts = GenerationOptions::default().with_max_new_tokens(longest);
+        let opts = DecodingOptions::default().with_max_new_tokens(longest);
         let cell_opts = CellOptions::default().with_seed(42);
         let run = || {
             model
@@ -438,7 +438,7 @@ fn signal_token_yields_a_seeded_cell_with_the_reference_condition() {
 /// `(identical sequences, identical first tokens, mean common prefix, the answers)`.
 fn agreement(model: &Model, g: &Golden) -> (usize, usize, f32, Vec<Answer>) {
     let cases = &g.cases;
-    let opts = GenerationOptions::default().with_max_new_tokens(g.max_new_tokens);
+    let opts = DecodingOptions::default().with_max_new_tokens(g.max_new_tokens);
     let answers = model
         .generate(&prompts(cases), &opts, &CellOptions::default(), None)
         .unwrap();

@@ -3,8 +3,8 @@
 //! batching independence, stop rules, sampling reproducibility, and beam search optimality.
 
 use instructcell::generation::{
-    generate, BeamSearch, Decoding, Generated, GenerationOptions, Sampling, StepDecoder,
-    StopReason, TokenFilter,
+    generate, BeamSearch, Decoding, DecodingOptions, Generated, Sampling, StepDecoder, StopReason,
+    TokenFilter,
 };
 use instructcell::rng::Rng;
 use instructcell::Result;
@@ -73,7 +73,7 @@ impl StepDecoder for ToyLm {
     }
 }
 
-fn run(prompts: &[u64], opts: &GenerationOptions, vocab: usize, spread: f32) -> Vec<Generated> {
+fn run(prompts: &[u64], opts: &DecodingOptions, vocab: usize, spread: f32) -> Vec<Generated> {
     let mut lm = ToyLm::new(vocab, 7, prompts, spread);
     generate(&mut lm, START, &[EOS], opts, prompts, None).unwrap()
 }
@@ -86,7 +86,7 @@ fn log_softmax(v: &[f32]) -> Vec<f32> {
 
 #[test]
 fn greedy_matches_a_step_by_step_argmax_and_is_batch_independent() {
-    let opts = GenerationOptions::default().with_max_new_tokens(12);
+    let opts = DecodingOptions::default().with_max_new_tokens(12);
     let prompts: Vec<u64> = (0..6).collect();
     let batched = run(&prompts, &opts, 20, 2.0);
     for (i, &p) in prompts.iter().enumerate() {
@@ -119,7 +119,7 @@ fn greedy_matches_a_step_by_step_argmax_and_is_batch_independent() {
 #[test]
 fn stops_on_stop_tokens_and_reports_logprobs() {
     // A small vocabulary makes EOS likely early for some rows.
-    let opts = GenerationOptions::default().with_max_new_tokens(30);
+    let opts = DecodingOptions::default().with_max_new_tokens(30);
     let out = run(&(0..16).collect::<Vec<_>>(), &opts, 4, 3.0);
     let mut stopped = 0;
     for g in &out {
@@ -132,6 +132,7 @@ fn stops_on_stop_tokens_and_reports_logprobs() {
             }
             StopReason::MaxLength => assert_eq!(g.tokens.len(), 30),
             StopReason::NearTie => panic!("no margin bound was set"),
+            other => panic!("unexpected stop {other:?}"),
         }
         assert_eq!(g.tokens.len(), g.logprobs.len());
         assert!(g.logprobs.iter().all(|&l| l <= 0.0 && l.is_finite()));
@@ -142,7 +143,7 @@ fn stops_on_stop_tokens_and_reports_logprobs() {
 #[test]
 fn finished_rows_leave_the_batch() {
     let prompts: Vec<u64> = (0..16).collect();
-    let opts = GenerationOptions::default().with_max_new_tokens(30);
+    let opts = DecodingOptions::default().with_max_new_tokens(30);
     let mut lm = ToyLm::new(4, 7, &prompts, 3.0);
     let out = generate(&mut lm, START, &[EOS], &opts, &prompts, None).unwrap();
     let total_tokens: usize = out.iter().map(|g| g.tokens.len()).sum();
@@ -153,14 +154,14 @@ fn finished_rows_leave_the_batch() {
 #[test]
 fn min_and_max_new_tokens() {
     let prompts: Vec<u64> = (0..16).collect();
-    let opts = GenerationOptions::default()
+    let opts = DecodingOptions::default()
         .with_min_new_tokens(5)
         .with_max_new_tokens(8);
     for g in run(&prompts, &opts, 4, 3.0) {
         assert!(g.tokens.len() >= 5 && g.tokens.len() <= 8);
         assert!(!g.tokens[..4].contains(&EOS), "EOS before min_new_tokens");
     }
-    let bad = GenerationOptions::default()
+    let bad = DecodingOptions::default()
         .with_min_new_tokens(9)
         .with_max_new_tokens(8);
     let mut lm = ToyLm::new(4, 7, &[0], 1.0);
@@ -176,7 +177,7 @@ fn seeded_sampling_is_reproducible_and_batch_independent() {
         .with_seed(11)
         .with_top_k(0)
         .with_top_p(1.0);
-    let opts = GenerationOptions::default()
+    let opts = DecodingOptions::default()
         .with_decoding(Decoding::Sample(s.clone()))
         .with_max_new_tokens(10);
     let prompts: Vec<u64> = (0..8).collect();
@@ -190,7 +191,7 @@ fn seeded_sampling_is_reproducible_and_batch_independent() {
         assert_eq!(*g, a[7 - i]);
     }
     // Another seed gives other samples; greedy differs from sampling somewhere.
-    let other = GenerationOptions::default()
+    let other = DecodingOptions::default()
         .with_decoding(Decoding::Sample(s.with_seed(12)))
         .with_max_new_tokens(10);
     assert_ne!(run(&prompts, &other, 30, 1.0), a);
@@ -199,10 +200,10 @@ fn seeded_sampling_is_reproducible_and_batch_independent() {
 #[test]
 fn top_k_one_sampling_equals_greedy() {
     let s = Sampling::default().with_seed(5).with_top_k(1);
-    let sample = GenerationOptions::default()
+    let sample = DecodingOptions::default()
         .with_decoding(Decoding::Sample(s))
         .with_max_new_tokens(10);
-    let greedy = GenerationOptions::default().with_max_new_tokens(10);
+    let greedy = DecodingOptions::default().with_max_new_tokens(10);
     let prompts: Vec<u64> = (0..8).collect();
     let a = run(&prompts, &sample, 30, 1.0);
     let b = run(&prompts, &greedy, 30, 1.0);
@@ -216,10 +217,10 @@ fn top_k_one_sampling_equals_greedy() {
 
 #[test]
 fn one_beam_equals_greedy() {
-    let beam = GenerationOptions::default()
+    let beam = DecodingOptions::default()
         .with_decoding(Decoding::Beam(BeamSearch::default().with_num_beams(1)))
         .with_max_new_tokens(10);
-    let greedy = GenerationOptions::default().with_max_new_tokens(10);
+    let greedy = DecodingOptions::default().with_max_new_tokens(10);
     let prompts: Vec<u64> = (0..10).collect();
     let a = run(&prompts, &beam, 6, 2.0);
     let b = run(&prompts, &greedy, 6, 2.0);
@@ -262,7 +263,7 @@ fn wide_beam_without_length_penalty_finds_the_most_likely_sequence() {
     let cfg = BeamSearch::default()
         .with_num_beams(64)
         .with_length_penalty(0.0);
-    let opts = GenerationOptions::default()
+    let opts = DecodingOptions::default()
         .with_decoding(Decoding::Beam(cfg))
         .with_max_new_tokens(max_len);
     let prompts: Vec<u64> = (0..40).collect();
@@ -273,7 +274,7 @@ fn wide_beam_without_length_penalty_finds_the_most_likely_sequence() {
         assert_eq!(out[i].tokens, seq, "prompt {p}");
         assert!((out[i].score.unwrap() - score).abs() < 1e-4);
         assert!((out[i].total_logprob() - score).abs() < 1e-4);
-        let greedy_opts = GenerationOptions::default().with_max_new_tokens(max_len);
+        let greedy_opts = DecodingOptions::default().with_max_new_tokens(max_len);
         let greedy = run(&[p], &greedy_opts, vocab, 1.0);
         beat_greedy |= greedy[0].total_logprob() < score - 1e-4;
     }
@@ -285,7 +286,7 @@ fn wide_beam_without_length_penalty_finds_the_most_likely_sequence() {
 
 #[test]
 fn beam_search_is_batch_independent() {
-    let opts = GenerationOptions::default()
+    let opts = DecodingOptions::default()
         .with_decoding(Decoding::Beam(BeamSearch::default().with_num_beams(3)))
         .with_max_new_tokens(9);
     let prompts: Vec<u64> = (0..7).collect();
@@ -316,7 +317,7 @@ fn token_filter_constrains_every_strategy() {
         Decoding::Sample(Sampling::default().with_seed(1)),
         Decoding::Beam(BeamSearch::default().with_num_beams(2)),
     ] {
-        let opts = GenerationOptions::default()
+        let opts = DecodingOptions::default()
             .with_decoding(decoding.clone())
             .with_max_new_tokens(10);
         let mut lm = ToyLm::new(6, 7, &[0, 1], 1.0);
@@ -350,7 +351,7 @@ fn greedy_margins(p: u64, answer: &[u32], vocab: usize, spread: f32) -> Vec<f32>
 fn a_margin_bound_leaves_rows_undecided_at_their_first_near_tie() {
     let (vocab, spread, bound) = (20, 1.0, 0.3);
     let prompts: Vec<u64> = (0..24).collect();
-    let free = GenerationOptions::default().with_max_new_tokens(12);
+    let free = DecodingOptions::default().with_max_new_tokens(12);
     let bounded = free.clone().with_stop_below_margin(bound);
     let full = run(&prompts, &free, vocab, spread);
     let cut = run(&prompts, &bounded, vocab, spread);

@@ -185,7 +185,7 @@ fn skip_policy_leaves_bad_cells_out_and_reports_them() {
             batch
                 .issues()
                 .iter()
-                .map(|&CellIssue { row, problem }| (row, problem)),
+                .map(|&CellIssue { row, problem, .. }| (row, problem)),
         );
         Ok(())
     })

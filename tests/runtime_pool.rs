@@ -1,7 +1,7 @@
 //! The first model loaded in a process sizes ONNX Runtime's shared thread pool; models loaded
 //! later with other thread settings get pools of their own, and both give the same answers.
 
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
 use instructcell::prompt::{Metadata, Template};
 use instructcell::runtime::{runtime, SessionOptions, SharedPool};
@@ -41,7 +41,7 @@ fn answers(model: &Model) -> Vec<Vec<u32>> {
             id: i as u64,
         })
         .collect();
-    let opts = GenerationOptions::default().with_max_new_tokens(8);
+    let opts = DecodingOptions::default().with_max_new_tokens(8);
     model
         .generate(&prompts, &opts, &CellOptions::default(), None)
         .unwrap()

@@ -10,7 +10,7 @@ use instructcell::model::{CellOptions, Model, ModelOptions};
 use instructcell::prompt::Metadata;
 use instructcell::tasks::{
     annotate, generate_cells, instruct, predict_drug_response, write_generated, write_predictions,
-    AnswerMode, CellRequest, Control, GenerateOptions, GeneratedCells, TaskOptions,
+    AnswerMode, CellGenerationOptions, CellRequest, Control, GeneratedCells, TaskOptions,
 };
 use instructcell::Error;
 use package_support::copy_dir;
@@ -226,12 +226,24 @@ fn generation_reports_refusals_and_writes_stores() {
             n_cells: 2,
         },
     ];
-    let out = generate_cells(&m, &req, &GenerateOptions::default(), &mut Control::new()).unwrap();
+    let out = generate_cells(
+        &m,
+        &req,
+        &CellGenerationOptions::default(),
+        &mut Control::new(),
+    )
+    .unwrap();
     // Every attempt is accounted for: a cell or a listed refusal.
     assert_eq!(out.counts.n_rows() + out.refused.len(), 5);
     assert_eq!(out.request.len(), out.counts.n_rows());
-    assert!(generate_cells(&m, &[], &GenerateOptions::default(), &mut Control::new()).is_err());
-    let bad = GenerateOptions::default().with_template("Make {input}");
+    assert!(generate_cells(
+        &m,
+        &[],
+        &CellGenerationOptions::default(),
+        &mut Control::new()
+    )
+    .is_err());
+    let bad = CellGenerationOptions::default().with_template("Make {input}");
     assert!(generate_cells(&m, &req, &bad, &mut Control::new()).is_err());
 
     // Writing generated cells (two rows built here) as a new store.
@@ -239,13 +251,14 @@ fn generation_reports_refusals_and_writes_stores() {
     let mut counts = CsrRows::new(g);
     counts.push_row(&[0, 5], &[3.0, 1.0]).unwrap();
     counts.push_row(&[7], &[2.0]).unwrap();
-    let cells = GeneratedCells {
+    let cells = GeneratedCells::new(
         counts,
-        request: vec![0, 1],
-        cell_type: vec!["CD14+ Monocyte".into(), "CD19+ B".into()],
-        text: vec![String::new(), String::new()],
-        refused: Vec::new(),
-    };
+        vec![0, 1],
+        vec!["CD14+ Monocyte".into(), "CD19+ B".into()],
+        vec![String::new(), String::new()],
+    )
+    .unwrap();
+    assert!(GeneratedCells::new(CsrRows::new(g), vec![0], Vec::new(), Vec::new()).is_err());
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("generated.zarr");
     write_generated(&path, &cells, &m, &WriteOptions::default()).unwrap();
@@ -258,7 +271,7 @@ fn generation_reports_refusals_and_writes_stores() {
 #[test]
 fn instructions_with_and_without_cells() {
     let Some(m) = load() else { return };
-    let gen = instructcell::generation::GenerationOptions::default().with_max_new_tokens(6);
+    let gen = instructcell::generation::DecodingOptions::default().with_max_new_tokens(6);
     let a = instruct(
         &m,
         "Tell me about {tissue}.",

@@ -2,7 +2,7 @@
 //! fp32 graphs are refused at load; only greedy answers are re-decided; each answer names the
 //! precision that decided it.
 
-use instructcell::generation::{BeamSearch, Decoding, GenerationOptions, Sampling};
+use instructcell::generation::{BeamSearch, Decoding, DecodingOptions, Sampling};
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
 use instructcell::package::Precision;
 use instructcell::prompt::{Metadata, Template};
@@ -106,7 +106,7 @@ fn only_greedy_answers_are_re_decided() {
         })
         .collect();
     let run = |d: Decoding| {
-        let opts = GenerationOptions::default()
+        let opts = DecodingOptions::default()
             .with_decoding(d)
             .with_max_new_tokens(6);
         model
@@ -120,7 +120,7 @@ fn only_greedy_answers_are_re_decided() {
     let reference = fp32
         .generate(
             &prompts,
-            &GenerationOptions::default().with_max_new_tokens(6),
+            &DecodingOptions::default().with_max_new_tokens(6),
             &CellOptions::default(),
             None,
         )

@@ -4,7 +4,7 @@
 //! sentence answers), and annotation is well above chance. Skips when the package is not
 //! present.
 
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::genes::{AlignOptions, GeneAlignment};
 use instructcell::io::{AnnDataStore, ReadOptions};
 use instructcell::model::{CellOptions, Model, ModelOptions, Prompt};
@@ -78,7 +78,7 @@ fn answers(
     let alignment = aligned(store, model);
     let opts = opts
         .with_mode(mode)
-        .with_generation(GenerationOptions::default().with_max_new_tokens(24));
+        .with_generation(DecodingOptions::default().with_max_new_tokens(24));
     let reader = store.matrix(&ReadOptions::default()).unwrap();
     annotate(model, reader, &alignment, &opts, &mut Control::new()).unwrap()
 }
@@ -209,7 +209,7 @@ fn int8_agrees_with_fp32_across_tasks() {
         .collect();
     sets.push(("generation requests".to_string(), prompts));
 
-    let gen = GenerationOptions::default().with_max_new_tokens(24);
+    let gen = DecodingOptions::default().with_max_new_tokens(24);
     let opts = CellOptions::default();
     let (mut same, mut total, mut widest) = (0, 0, 0f32);
     let (mut checked_same, mut redecided) = (0, 0);

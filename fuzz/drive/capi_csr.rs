@@ -14,6 +14,7 @@ struct Setup {
 
 // SAFETY: the model handle is thread-safe (see ic_model_load) and never freed.
 unsafe impl Send for Setup {}
+// SAFETY: as for Send: every use of the handle goes through the thread-safe C API.
 unsafe impl Sync for Setup {}
 
 fn setup() -> &'static Setup {

@@ -1,4 +1,7 @@
 //! The C functions: models, annotation, generation, instructions, and their results.
+// The SAFETY notes of this file are written with the C API redesign; until then the lint is
+// allowed here only.
+#![allow(clippy::undocumented_unsafe_blocks)]
 
 use super::args::{check_out, free_box, opt_str_arg, put, slice_arg, str_arg, strings_arg};
 use super::error::{fail, guard, IcStatus};
@@ -11,7 +14,7 @@ use crate::pipeline::{self, Dataset, InputOptions, LabelRequest};
 use crate::prompt::Metadata;
 use crate::runtime::{ExecutionProvider, SessionOptions};
 use crate::tasks::{
-    self, AnswerMode, CellRequest, Control, GenerateOptions, LabelPrediction, TaskOptions,
+    self, AnswerMode, CellGenerationOptions, CellRequest, Control, LabelPrediction, TaskOptions,
 };
 use std::ffi::{c_char, CString};
 
@@ -533,7 +536,8 @@ pub unsafe extern "C" fn ic_generate_cells(
             metadata,
             n_cells,
         }];
-        let opts = GenerateOptions::default().with_cells(CellOptions::default().with_seed(seed));
+        let opts =
+            CellGenerationOptions::default().with_cells(CellOptions::default().with_seed(seed));
         let cells = tasks::generate_cells(m, &req, &opts, &mut Control::new()).map_err(fail)?;
         let cell_types = cells
             .cell_type
@@ -626,7 +630,7 @@ pub unsafe extern "C" fn ic_instruct(
         let m = unsafe { model_ref(model)? };
         let prompt = unsafe { str_arg(prompt, "prompt")? };
         check_out(out_text, "out_text")?;
-        let gen = crate::generation::GenerationOptions::default()
+        let gen = crate::generation::DecodingOptions::default()
             .with_max_new_tokens(max_new_tokens.max(1) as usize);
         let escaped = prompt.replace('{', "{{").replace('}', "}}");
         let answer = tasks::instruct(

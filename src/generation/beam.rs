@@ -14,7 +14,7 @@
 
 use super::decoder::StepDecoder;
 use super::filter::TokenFilter;
-use super::options::{BeamSearch, GenerationOptions};
+use super::options::{BeamSearch, DecodingOptions};
 use super::output::{Generated, StopReason};
 use super::processors::{log_softmax, suppress};
 use crate::error::{Error, Result};
@@ -52,7 +52,7 @@ pub(super) fn beam_search(
     decoder: &mut dyn StepDecoder,
     start_token: u32,
     stop_tokens: &[u32],
-    opts: &GenerationOptions,
+    opts: &DecodingOptions,
     cfg: &BeamSearch,
     row_ids: &[u64],
     filter: Option<&dyn TokenFilter>,

@@ -16,9 +16,17 @@ pub trait StepDecoder {
 
     /// Feeds `tokens[i]` to row `i` (one token per row) and writes the next-token logits of every
     /// row, row-major `[rows × vocab_size]`, into `logits` (resized as needed).
+    ///
+    /// # Errors
+    /// Whatever the decoder's backend reports (for the model's decoder, [`Error::Onnx`](crate::Error::Onnx));
+    /// [`Error::Shape`](crate::Error::Shape) when `tokens` does not have one entry per row.
     fn step(&mut self, tokens: &[u32], logits: &mut Vec<f32>) -> Result<()>;
 
     /// Rebuilds the batch so that new row `i` continues old row `keep[i]`. Rows may be dropped
     /// (finished sequences) or repeated (beam search forks).
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) when `keep` names a row that does not exist; backend errors as for
+    /// [`Self::step`].
     fn select_rows(&mut self, keep: &[usize]) -> Result<()>;
 }

@@ -14,7 +14,7 @@ mod trie;
 
 pub use decoder::StepDecoder;
 pub use filter::TokenFilter;
-pub use options::{BeamSearch, Decoding, GenerationOptions, Sampling};
+pub use options::{BeamSearch, Decoding, DecodingOptions, Sampling};
 pub use output::{Generated, StopReason};
 pub use sampling::sample_index;
 pub use search::generate;

@@ -108,7 +108,7 @@ impl BeamSearch {
 /// Options of one generation request.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct GenerationOptions {
+pub struct DecodingOptions {
     /// Strategy.
     pub decoding: Decoding,
     /// Stop tokens may not be produced before this many new tokens.
@@ -121,9 +121,9 @@ pub struct GenerationOptions {
     pub stop_below_margin: Option<f32>,
 }
 
-impl Default for GenerationOptions {
+impl Default for DecodingOptions {
     fn default() -> Self {
-        GenerationOptions {
+        DecodingOptions {
             decoding: Decoding::Greedy,
             min_new_tokens: 0,
             max_new_tokens: 256,
@@ -132,7 +132,7 @@ impl Default for GenerationOptions {
     }
 }
 
-impl GenerationOptions {
+impl DecodingOptions {
     /// Sets the strategy.
     pub fn with_decoding(mut self, d: Decoding) -> Self {
         self.decoding = d;
@@ -150,7 +150,7 @@ impl GenerationOptions {
     }
 
     /// Ends greedy rows at their first step decided by less than `margin` nats (see
-    /// [`GenerationOptions::stop_below_margin`]).
+    /// [`DecodingOptions::stop_below_margin`]).
     pub fn with_stop_below_margin(mut self, margin: f32) -> Self {
         self.stop_below_margin = Some(margin);
         self

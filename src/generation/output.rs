@@ -2,12 +2,13 @@
 
 /// Why a sequence ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StopReason {
     /// It produced this stop token (end of sequence, or a signal token).
     Token(u32),
     /// It reached `max_new_tokens`.
     MaxLength,
-    /// Greedy search with a margin bound ([`super::GenerationOptions::stop_below_margin`]): the
+    /// Greedy search with a margin bound ([`super::DecodingOptions::stop_below_margin`]): the
     /// next step was decided by less than the bound, so the row was left undecided there (its
     /// tokens are the ones decided before).
     NearTie,
@@ -15,6 +16,7 @@ pub enum StopReason {
 
 /// One generated sequence.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Generated {
     /// New token ids, the stop token included when there is one (the decoder start token is not).
     pub tokens: Vec<u32>,

@@ -3,7 +3,7 @@
 use super::beam::beam_search;
 use super::decoder::StepDecoder;
 use super::filter::TokenFilter;
-use super::options::{Decoding, GenerationOptions};
+use super::options::{Decoding, DecodingOptions};
 use super::output::{Generated, StopReason};
 use super::processors::{
     apply_temperature, apply_top_k, apply_top_p, argmax_margin, log_sum_exp, suppress,
@@ -28,7 +28,7 @@ pub fn generate(
     decoder: &mut dyn StepDecoder,
     start_token: u32,
     stop_tokens: &[u32],
-    opts: &GenerationOptions,
+    opts: &DecodingOptions,
     row_ids: &[u64],
     filter: Option<&dyn TokenFilter>,
 ) -> Result<Vec<Generated>> {

@@ -23,6 +23,7 @@ impl fmt::Display for GeneSide {
 
 /// One identifier that occurs more than once, with every position it occurs at.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DuplicateGene {
     /// The identifier as written at its first position.
     pub name: String,

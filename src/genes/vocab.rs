@@ -7,6 +7,10 @@ use std::path::Path;
 ///
 /// Surrounding whitespace (including a Windows `\r`) is trimmed and a trailing empty line is
 /// ignored; an empty line inside the file is an error, since it would shift every later position.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::InvalidArgument`] for an empty
+/// line inside it or an empty vocabulary.
 pub fn read_vocabulary(path: impl AsRef<Path>) -> Result<Vec<String>> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

@@ -192,6 +192,10 @@ impl ChosenMatrix {
 
     /// Opens the chosen matrix of `store` (read as `base` says, with the chosen matrix
     /// selected), wrapped in [`Expm1Rows`] where the values need it.
+    ///
+    /// # Errors
+    /// [`Error::Store`] naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`] when a file cannot be read.
     pub fn open(
         &self,
         store: &AnnDataStore,

@@ -42,6 +42,10 @@ use crate::error::{Error, Result};
 /// * the column checks of [`add_obs_columns`](super::add_obs_columns) (names, lengths,
 ///   categorical codes);
 /// * [`StoreProblem::FeatureDisabled`] for an `.h5ad` input without the `h5ad` feature.
+///
+/// # Errors
+/// As listed above; I/O failures while copying or writing are [`Error::Io`] naming the
+/// file, and leave no output behind.
 pub fn write_store_with_obs_columns(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,

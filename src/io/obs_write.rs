@@ -231,6 +231,14 @@ pub fn check_obs_writable(path: impl AsRef<Path>, modality: Option<&str>) -> Res
 /// Without the `h5ad` feature, `.h5ad` stores give [`StoreProblem::FeatureDisabled`]. To write
 /// the result to a new store and keep the input as it is, see
 /// [`write_store_with_obs_columns`](super::write_store_with_obs_columns).
+///
+/// # Errors
+/// [`StoreProblem::AlreadyExists`] for an existing column unless overwriting;
+/// [`Error::Shape`] for a column whose length is not the number of cells;
+/// [`Error::InvalidArgument`] for categorical codes outside their categories, invalid or
+/// repeated names and the obs index's name; [`StoreProblem::NotWritable`] for stores
+/// that cannot take columns (pre-0.7 layouts); [`Error::Io`] / [`Error::Store`] when
+/// writing fails (the store then reads as before).
 pub fn add_obs_columns(
     path: impl AsRef<Path>,
     columns: &[(String, Column)],

@@ -53,6 +53,10 @@ impl std::fmt::Debug for AnnDataStore {
 impl AnnDataStore {
     /// Opens the store at `path`, recognising its format from its contents (for MuData, the
     /// modality of [`StoreOptions::default`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io) when `path` cannot be read; [`Error::Store`](crate::Error::Store) when it is not an AnnData
+    /// or MuData store this crate reads (the problem says which element is wrong).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path, &StoreOptions::default())
     }
@@ -60,9 +64,9 @@ impl AnnDataStore {
     /// Opens the store at `path` as `opts` say.
     ///
     /// # Errors
-    /// [`StoreProblem::UnknownFormat`] for a path that is no store,
-    /// [`StoreProblem::WrongEncoding`] for a root of another encoding,
-    /// [`StoreProblem::NoSuchModality`] for a MuData store without the modality (or with
+    /// [`StoreProblem::UnknownFormat`](crate::io::StoreProblem::UnknownFormat) for a path that is no store,
+    /// [`StoreProblem::WrongEncoding`](crate::io::StoreProblem::WrongEncoding) for a root of another encoding,
+    /// [`StoreProblem::NoSuchModality`](crate::io::StoreProblem::NoSuchModality) for a MuData store without the modality (or with
     /// several and none named), [`Error::InvalidArgument`](crate::Error::InvalidArgument) for
     /// a modality named for an AnnData store, and the storage library's errors.
     pub fn open_with(path: impl AsRef<Path>, opts: &StoreOptions) -> Result<Self> {
@@ -160,51 +164,91 @@ impl AnnDataStore {
     }
 
     /// Number of cells (rows of obs).
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn n_obs(&self) -> Result<usize> {
         self.index_len("obs")
     }
 
     /// Number of genes (rows of var).
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn n_vars(&self) -> Result<usize> {
         self.index_len("var")
     }
 
     /// The whole obs dataframe.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn obs(&self) -> Result<DataFrame> {
         column::read_dataframe(self.backend.as_ref(), "obs")
     }
 
     /// The whole var dataframe.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn var(&self) -> Result<DataFrame> {
         column::read_dataframe(self.backend.as_ref(), "var")
     }
 
     /// The `raw/var` dataframe (genes of `raw/X`).
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn raw_var(&self) -> Result<DataFrame> {
         column::read_dataframe(self.backend.as_ref(), "raw/var")
     }
 
     /// Cell names (the obs index).
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn obs_names(&self) -> Result<Vec<String>> {
         column::read_index(self.backend.as_ref(), "obs")
     }
 
     /// Gene names (the var index).
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn var_names(&self) -> Result<Vec<String>> {
         column::read_index(self.backend.as_ref(), "var")
     }
 
     /// Names of the obs columns, in stored order.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn obs_column_names(&self) -> Result<Vec<String>> {
         Ok(column::dataframe_layout(self.backend.as_ref(), "obs")?.1)
     }
 
     /// One obs column.
+    ///
+    /// # Errors
+    /// [`StoreProblem::Missing`](crate::io::StoreProblem::Missing) when obs has no column `name`; otherwise as for
+    /// [`Self::obs`].
     pub fn obs_column(&self, name: &str) -> Result<Column> {
         self.df_column("obs", name)
     }
 
     /// One var column.
+    ///
+    /// # Errors
+    /// [`StoreProblem::Missing`](crate::io::StoreProblem::Missing) when var has no column `name`; otherwise as for
+    /// [`Self::var`].
     pub fn var_column(&self, name: &str) -> Result<Column> {
         self.df_column("var", name)
     }
@@ -221,6 +265,10 @@ impl AnnDataStore {
     }
 
     /// Names under `layers/` (empty when the store has none).
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn layers(&self) -> Result<Vec<String>> {
         match self.backend.node("layers")? {
             Some(NodeKind::Group) => self.backend.children("layers"),
@@ -229,12 +277,20 @@ impl AnnDataStore {
     }
 
     /// Whether the store has a `raw` group with an `X`.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) naming the element when it is missing, malformed or cannot be
+    /// read; [`Error::Io`](crate::Error::Io) when a file cannot be read.
     pub fn has_raw(&self) -> Result<bool> {
         Ok(self.backend.node("raw")? == Some(NodeKind::Group)
             && self.backend.node("raw/X")?.is_some())
     }
 
     /// Opens the matrix chosen in `opts` for streaming.
+    ///
+    /// # Errors
+    /// [`StoreProblem::Missing`](crate::io::StoreProblem::Missing) when the chosen matrix (X, a layer, `raw/X`) is absent;
+    /// [`Error::Store`](crate::Error::Store) for an encoding this crate does not read or a malformed matrix.
     pub fn matrix(&self, opts: &ReadOptions) -> Result<MatrixReader> {
         let n_obs = self.n_obs()? as u64;
         MatrixReader::open(self.backend.as_ref(), opts, n_obs)
@@ -243,6 +299,9 @@ impl AnnDataStore {
 
 /// Opens the matrix chosen in `opts` of the store at `path` (a shortcut for
 /// [`AnnDataStore::open`] then [`AnnDataStore::matrix`]).
+///
+/// # Errors
+/// As for [`AnnDataStore::open`] and [`AnnDataStore::matrix`].
 pub fn open_matrix(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<MatrixReader> {
     AnnDataStore::open(path)?.matrix(opts)
 }

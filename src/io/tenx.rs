@@ -99,6 +99,12 @@ fn lines(file: &str, r: Box<dyn BufRead>, ctx: &StoreCtx) -> Result<Vec<String>>
 
 impl TenxMatrix {
     /// Reads the directory `dir`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file cannot be read; [`Error::Store`] naming the file for a
+    /// missing `matrix.mtx`/`features.tsv`/`barcodes.tsv` (plain or gzipped), a malformed
+    /// Matrix Market header or entry, counts that disagree with the size line, or lists whose
+    /// lengths do not match the matrix.
     pub fn open(dir: impl AsRef<Path>, opts: &TenxOptions) -> Result<Self> {
         let dir = dir.as_ref();
         let ctx = StoreCtx::new(dir);

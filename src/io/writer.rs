@@ -58,6 +58,10 @@ impl AnnDataWriter {
     ///
     /// Fails with [`StoreProblem::AlreadyExists`] if `path` exists and
     /// [`WriteOptions::overwrite`] is off.
+    ///
+    /// # Errors
+    /// As above; [`Error::Io`] when the temporary store cannot be created;
+    /// [`StoreProblem::FeatureDisabled`] for `.h5ad` without the `h5ad` feature.
     pub fn create(
         path: impl AsRef<Path>,
         var_names: &[String],
@@ -89,6 +93,10 @@ impl AnnDataWriter {
     }
 
     /// Appends the rows of `rows` (its `n_cols` must equal the number of genes).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `rows` has another number of columns or is malformed;
+    /// [`Error::Io`] / [`Error::Store`] when writing fails.
     pub fn append(&mut self, rows: &CsrRows) -> Result<()> {
         match &mut self.inner {
             Inner::Zarr(w) => w.append(rows),
@@ -110,6 +118,11 @@ impl AnnDataWriter {
     ///
     /// `obs.index` gives the cell names; if it is empty, cells are named `"0"`, `"1"`, ...
     /// (as anndata does). Every column must have one value per appended cell.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when a column's length is not the number of appended cells;
+    /// [`StoreProblem::AlreadyExists`] when the destination appeared meanwhile and overwriting
+    /// is off; [`Error::Io`] / [`Error::Store`] when writing or the final rename fails.
     pub fn finish(self, obs: &DataFrame) -> Result<()> {
         match self.inner {
             Inner::Zarr(w) => w.finish(obs),

@@ -6,13 +6,14 @@ use super::{Model, Prompt};
 use crate::cellgen::CountMode;
 use crate::error::{Error, Result};
 use crate::generation::processors::token_margin;
-use crate::generation::{GenerationOptions, StepDecoder};
+use crate::generation::{DecodingOptions, StepDecoder};
 use crate::model::CellOptions;
 use crate::package::Precision;
 
 /// How much a model's top-1/top-2 logit margins differ from its fp32 reference's along the
 /// reference's own greedy answers (see [`Model::margin_shift`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct MarginShift {
     /// The largest change of a margin, in nats.
     pub max: f32,
@@ -52,7 +53,7 @@ impl Model {
                 "margins are measured against an fp32 model of the same package".into(),
             ));
         }
-        let opts = GenerationOptions::default().with_max_new_tokens(max_new_tokens);
+        let opts = DecodingOptions::default().with_max_new_tokens(max_new_tokens);
         opts.validate()?;
         // The cells a signal token would produce are not needed: take the cheapest mode.
         let cells = CellOptions::default().with_mode(CountMode::Mu);

@@ -20,7 +20,7 @@ pub use output::{Answer, GeneratedCell, ZinbOutput};
 
 use crate::cellgen::{append_cell, standard_normal, LibraryPrior, ZinbParams};
 use crate::error::{Error, Result};
-use crate::generation::{generate, Decoding, GenerationOptions, StopReason, TokenFilter};
+use crate::generation::{generate, Decoding, DecodingOptions, StopReason, TokenFilter};
 use crate::matrix::CsrRows;
 use crate::package::{manifest::ModelDims, Int8Weights, ModelPackage, Precision};
 use crate::preprocess::PreprocessOptions;
@@ -458,7 +458,7 @@ impl Model {
     pub fn generate(
         &self,
         prompts: &[Prompt<'_>],
-        opts: &GenerationOptions,
+        opts: &DecodingOptions,
         cell_opts: &CellOptions,
         filter: Option<&dyn TokenFilter>,
     ) -> Result<Vec<Answer>> {
@@ -532,7 +532,7 @@ impl Model {
             let conditions = final_hidden(&self.decoder, &sub, &seqs, st.pad, d.d_model)?;
             let ids: Vec<u64> = wants_cell.iter().map(|&i| prompts[i].id).collect();
             for (k, cell) in self
-                .generate_cells(&conditions, &ids, cell_opts)?
+                .cells_from_conditions(&conditions, &ids, cell_opts)?
                 .into_iter()
                 .enumerate()
             {
@@ -750,7 +750,7 @@ impl Model {
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad prior batch or non-finite fixed library size;
     /// shape and runtime errors.
-    pub fn generate_cells(
+    pub fn cells_from_conditions(
         &self,
         conditions: &[Vec<f32>],
         ids: &[u64],

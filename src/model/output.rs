@@ -6,6 +6,7 @@ use crate::package::Precision;
 
 /// The answer to one prompt.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Answer {
     /// Decoded text (special tokens removed).
     pub text: String,
@@ -35,6 +36,7 @@ impl Answer {
 
 /// A cell produced by the generator.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GeneratedCell {
     /// The decoder's hidden state at the signal token (the generator's condition).
     pub condition: Vec<f32>,
@@ -46,6 +48,7 @@ pub struct GeneratedCell {
 
 /// Zero-inflated negative binomial parameters for a batch of cells, row-major `[cells × genes]`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ZinbOutput {
     /// Means.
     pub mu: Vec<f32>,

@@ -7,6 +7,9 @@ use std::io::Read;
 use std::path::Path;
 
 /// Hex SHA-256 of a file, streamed in 1 MiB blocks.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be opened or read.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();

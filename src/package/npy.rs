@@ -6,6 +6,7 @@ use std::path::Path;
 
 /// The values of a 2-D `.npy` array, by element type.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum NpyValues {
     /// `<f4`.
     F32(Vec<f32>),

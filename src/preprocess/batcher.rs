@@ -135,6 +135,11 @@ impl<S: RowSource> Batcher<S> {
     }
 
     /// Calls `f` with every batch in order, stopping at the first error (its own or `f`'s).
+    ///
+    /// # Errors
+    /// The first error of the source ([`RowSource::read_rows`]), of preprocessing
+    /// ([`Error::BadCell`] for a cell with NaN, infinite or negative values under
+    /// [`BadCellPolicy::Error`](super::BadCellPolicy::Error)) or of `f`.
     pub fn for_each_batch<F>(&mut self, mut f: F) -> Result<()>
     where
         F: FnMut(Batch<'_>) -> Result<()>,
@@ -174,6 +179,9 @@ impl<S: RowSource + Send> Batcher<S> {
     /// current one is preprocessed and handed to `f`, so that reading (decompression, disk)
     /// overlaps computing. Needs a source that can be sent to another thread; with
     /// [`PreprocessOptions::threads`] `Some(1)` it runs like `for_each_batch`.
+    ///
+    /// # Errors
+    /// As for [`Batcher::for_each_batch`].
     pub fn for_each_batch_prefetch<F>(&mut self, mut f: F) -> Result<()>
     where
         F: FnMut(Batch<'_>) -> Result<()> + Send,

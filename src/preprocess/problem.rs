@@ -63,6 +63,7 @@ impl fmt::Display for CellProblem {
 
 /// A cell that a lenient [`BadCellPolicy`](super::BadCellPolicy) skipped or zero-filled.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct CellIssue {
     /// Row index of the cell in the source.
     pub row: usize,

@@ -15,6 +15,7 @@ pub struct SpliceRow<'a> {
 
 /// A padded batch of encoder inputs.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct EncoderBatch {
     /// Rows in the batch.
     pub batch: usize,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 /// Which execution providers a session actually got, and which requested ones failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProviderReport {
     /// Providers registered successfully, in priority order (CPU is always present last).
     pub active: Vec<String>,

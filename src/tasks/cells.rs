@@ -3,7 +3,7 @@
 
 use super::progress::Control;
 use crate::error::{Error, Result};
-use crate::generation::{GenerationOptions, StopReason};
+use crate::generation::{DecodingOptions, StopReason};
 use crate::io::{AnnDataWriter, Column, DataFrame, WriteOptions};
 use crate::matrix::CsrRows;
 use crate::model::{CellOptions, Model, Prompt};
@@ -27,6 +27,7 @@ pub struct CellRequest {
 
 /// Generated cells with their conditions.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GeneratedCells {
     /// Counts over the model's genes, one row per generated cell.
     pub counts: CsrRows,
@@ -40,39 +41,70 @@ pub struct GeneratedCells {
     pub refused: Vec<(usize, String)>,
 }
 
+impl GeneratedCells {
+    /// Cells made elsewhere (one row of `counts` per entry of `request`, `cell_type` and
+    /// `text`), e.g. to write them with [`write_generated`]; nothing refused.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the lists do not have one entry per row of `counts`.
+    pub fn new(
+        counts: CsrRows,
+        request: Vec<usize>,
+        cell_type: Vec<String>,
+        text: Vec<String>,
+    ) -> Result<Self> {
+        let n = counts.n_rows();
+        if request.len() != n || cell_type.len() != n || text.len() != n {
+            return Err(Error::Shape(format!(
+                "{n} generated rows but {} requests, {} cell types and {} texts",
+                request.len(),
+                cell_type.len(),
+                text.len()
+            )));
+        }
+        Ok(GeneratedCells {
+            counts,
+            request,
+            cell_type,
+            text,
+            refused: Vec::new(),
+        })
+    }
+}
+
 /// Options of [`generate_cells`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct GenerateOptions {
+pub struct CellGenerationOptions {
     /// The caller's template (`{cell_type}` and metadata fields; no `{input}`).
     pub template: Option<String>,
     /// Decoding of the text part.
-    pub generation: GenerationOptions,
+    pub generation: DecodingOptions,
     /// Counts (sampled or mean), seed, library size.
     pub cells: CellOptions,
     /// Prompts per model call.
     pub batch_size: usize,
 }
 
-impl Default for GenerateOptions {
+impl Default for CellGenerationOptions {
     fn default() -> Self {
-        GenerateOptions {
+        CellGenerationOptions {
             template: None,
-            generation: GenerationOptions::default().with_max_new_tokens(32),
+            generation: DecodingOptions::default().with_max_new_tokens(32),
             cells: CellOptions::default(),
             batch_size: 16,
         }
     }
 }
 
-impl GenerateOptions {
+impl CellGenerationOptions {
     /// Uses the caller's template.
     pub fn with_template(mut self, t: impl Into<String>) -> Self {
         self.template = Some(t.into());
         self
     }
     /// Sets the decoding options.
-    pub fn with_generation(mut self, g: GenerationOptions) -> Self {
+    pub fn with_generation(mut self, g: DecodingOptions) -> Self {
         self.generation = g;
         self
     }
@@ -99,7 +131,7 @@ impl GenerateOptions {
 pub fn generate_cells(
     model: &Model,
     requests: &[CellRequest],
-    opts: &GenerateOptions,
+    opts: &CellGenerationOptions,
     control: &mut Control<'_>,
 ) -> Result<GeneratedCells> {
     opts.generation.validate()?;

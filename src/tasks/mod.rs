@@ -10,7 +10,7 @@ mod texts;
 mod writeback;
 
 pub use cells::{
-    generate_cells, write_generated, CellRequest, GenerateOptions, GeneratedCells,
+    generate_cells, write_generated, CellGenerationOptions, CellRequest, GeneratedCells,
     GENERATE_TEMPLATE,
 };
 pub use classify::{match_label, LabelPrediction};
@@ -20,7 +20,7 @@ pub(crate) use writeback::categorical;
 pub use writeback::{prediction_columns, write_predictions};
 
 use crate::error::Result;
-use crate::generation::GenerationOptions;
+use crate::generation::DecodingOptions;
 use crate::genes::GeneAlignment;
 use crate::matrix::RowSource;
 use crate::model::{Answer, CellOptions, Model, Prompt};
@@ -100,7 +100,7 @@ pub fn instruct(
     template: &str,
     metadata: &Metadata,
     cell: Option<&[f32]>,
-    generation: &GenerationOptions,
+    generation: &DecodingOptions,
     cells: &CellOptions,
 ) -> Result<Answer> {
     let t = Template::parse(template)?;

@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::generation::{Decoding, GenerationOptions};
+use crate::generation::{Decoding, DecodingOptions};
 use crate::prompt::Metadata;
 
 /// Template fields whose value differs from cell to cell (e.g. `tissue` read from an obs
@@ -93,7 +93,7 @@ pub struct TaskOptions {
     /// How answers become labels.
     pub mode: AnswerMode,
     /// Decoding (for free and constrained modes).
-    pub generation: GenerationOptions,
+    pub generation: DecodingOptions,
     /// Cells per model call.
     pub batch_size: usize,
     /// Require whole-number counts (default `true`). Turn off for values that are counts only
@@ -116,7 +116,7 @@ impl Default for TaskOptions {
             labels: Vec::new(),
             template: None,
             mode: AnswerMode::Constrained,
-            generation: GenerationOptions::default()
+            generation: DecodingOptions::default()
                 .with_decoding(Decoding::Greedy)
                 .with_max_new_tokens(32),
             batch_size: 16,
@@ -150,7 +150,7 @@ impl TaskOptions {
         self
     }
     /// Sets the decoding options.
-    pub fn with_generation(mut self, generation: GenerationOptions) -> Self {
+    pub fn with_generation(mut self, generation: DecodingOptions) -> Self {
         self.generation = generation;
         self
     }

@@ -7,7 +7,9 @@ use instructcell::cellgen::CountMode;
 use instructcell::io::{StoreFormat, WriteOptions, ZarrVersion};
 use instructcell::model::CellOptions;
 use instructcell::prompt::Metadata;
-use instructcell::tasks::{generate_cells, write_generated, CellRequest, Control, GenerateOptions};
+use instructcell::tasks::{
+    generate_cells, write_generated, CellGenerationOptions, CellRequest, Control,
+};
 use tracing::{info, warn};
 
 use crate::cli::{Counts, GenerateArgs};
@@ -124,7 +126,7 @@ pub fn run(args: &GenerateArgs, quiet: bool, signals: &Signals) -> CmdResult {
     }
     let requests = conditions(args)?;
     let model = load_model(&args.model)?;
-    let mut opts = GenerateOptions::default()
+    let mut opts = CellGenerationOptions::default()
         .with_batch_size(args.batch_size.max(1))
         .with_cells(
             CellOptions::default()

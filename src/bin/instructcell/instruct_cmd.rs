@@ -1,6 +1,6 @@
 //! `instruct`: a free-form instruction, once or for every cell of a dataset.
 
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::model::CellOptions;
 use instructcell::pipeline::{self, LabelOutput, LabelRequest};
 use instructcell::tasks::{self, TaskOptions};
@@ -15,7 +15,7 @@ use crate::signals::Signals;
 pub fn run(args: &InstructArgs, quiet: bool, signals: &Signals) -> CmdResult {
     let template = text_or_file(&args.template, "template")?;
     let meta = parse_metadata(&args.metadata)?;
-    let generation = GenerationOptions::default().with_max_new_tokens(args.max_new_tokens);
+    let generation = DecodingOptions::default().with_max_new_tokens(args.max_new_tokens);
     let Some(input) = &args.input else {
         if !meta.per_cell.is_empty() {
             return Err(Failure::usage("KEY=obs:COLUMN metadata needs --input"));

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use instructcell::generation::GenerationOptions;
+use instructcell::generation::DecodingOptions;
 use instructcell::io::{check_obs_writable, Column};
 use instructcell::model::Model;
 use instructcell::pipeline::{
@@ -176,9 +176,7 @@ pub fn run(args: &LabelArgs, task: LabelTask, quiet: bool, signals: &Signals) ->
         .with_labels(labels)
         .with_mode(mode(args.task.mode))
         .with_batch_size(args.task.batch_size)
-        .with_generation(
-            GenerationOptions::default().with_max_new_tokens(args.task.max_new_tokens),
-        );
+        .with_generation(DecodingOptions::default().with_max_new_tokens(args.task.max_new_tokens));
     opts.metadata = meta.fixed;
     if let Some(t) = template {
         opts = opts.with_template(t);
