@@ -6,67 +6,9 @@
 use super::tensors::{f32_tensor, gather_axis1, i64_tensor, take_all, view_f32};
 use crate::error::{Error, Result};
 use crate::generation::StepDecoder;
+pub(crate) use crate::package::interface::CacheNames;
 use crate::runtime::Graph;
 use std::sync::Arc;
-
-/// The per-layer cache tensor names of the text encoder and decoder graphs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CacheNames {
-    pub past_key: Vec<String>,
-    pub past_value: Vec<String>,
-    pub cross_key: Vec<String>,
-    pub cross_value: Vec<String>,
-    pub present_key: Vec<String>,
-    pub present_value: Vec<String>,
-}
-
-impl CacheNames {
-    /// `prefix_0` … `prefix_{layers-1}` for every cache kind.
-    pub fn new(layers: usize) -> CacheNames {
-        let names = |prefix: &str| (0..layers).map(|i| format!("{prefix}_{i}")).collect();
-        CacheNames {
-            past_key: names("past_key"),
-            past_value: names("past_value"),
-            cross_key: names("cross_key"),
-            cross_value: names("cross_value"),
-            present_key: names("present_key"),
-            present_value: names("present_value"),
-        }
-    }
-
-    /// The decoder inputs, in the graph's order.
-    pub fn decoder_inputs(&self) -> Vec<String> {
-        let mut v = vec![
-            "input_ids".to_string(),
-            "encoder_attention_mask".to_string(),
-        ];
-        for names in [
-            &self.past_key,
-            &self.past_value,
-            &self.cross_key,
-            &self.cross_value,
-        ] {
-            v.extend(names.iter().cloned());
-        }
-        v
-    }
-
-    /// The decoder outputs, in the graph's order.
-    pub fn decoder_outputs(&self) -> Vec<String> {
-        let mut v = vec!["logits".to_string(), "hidden".to_string()];
-        v.extend(self.present_key.iter().cloned());
-        v.extend(self.present_value.iter().cloned());
-        v
-    }
-
-    /// The text encoder outputs, in the graph's order.
-    pub fn text_encoder_outputs(&self) -> Vec<String> {
-        let mut v = vec!["encoder_hidden_states".to_string()];
-        v.extend(self.cross_key.iter().cloned());
-        v.extend(self.cross_value.iter().cloned());
-        v
-    }
-}
 
 type Inputs<'v> = Vec<(&'v str, ort::session::SessionInputValue<'v>)>;
 

@@ -2,6 +2,7 @@
 //! the tie margin of [`super::ModelOptions::fp32_tie_margin`] from data rather than by guess.
 
 use super::decoder::OnnxDecoder;
+use super::engine::Engine;
 use super::{Model, Prompt};
 use crate::cellgen::CountMode;
 use crate::error::{Error, Result};
@@ -47,7 +48,7 @@ impl Model {
         prompts: &[Prompt<'_>],
         max_new_tokens: usize,
     ) -> Result<MarginShift> {
-        let weights = |m: &Model| m.package.manifest().files.token_embeddings.sha256.clone();
+        let weights = |m: &Model| m.package().manifest().files.token_embeddings.sha256.clone();
         if reference.precision() != Precision::Fp32 || weights(reference) != weights(self) {
             return Err(Error::InvalidArgument(
                 "margins are measured against an fp32 model of the same package".into(),
@@ -59,8 +60,8 @@ impl Model {
         let cells = CellOptions::default().with_mode(CountMode::Mu);
         let answers = reference.generate(prompts, &opts, &cells, None)?;
         let seqs: Vec<Vec<u32>> = answers.into_iter().map(|a| a.tokens).collect();
-        let want = reference.forced_margins(prompts, &seqs)?;
-        let have = self.forced_margins(prompts, &seqs)?;
+        let want = reference.engine.forced_margins(prompts, &seqs)?;
+        let have = self.engine.forced_margins(prompts, &seqs)?;
         let (mut max, mut sum, mut steps) = (0f32, 0f64, 0usize);
         for (a, b) in want.iter().flatten().zip(have.iter().flatten()) {
             let d = (a - b).abs();
@@ -78,10 +79,16 @@ impl Model {
             steps,
         })
     }
+}
 
+impl Engine {
     /// The margin of each token of `seqs[i]` (new tokens, no start token) at the step that
     /// chose it, decoding incrementally as generation does with the tokens forced.
-    fn forced_margins(&self, prompts: &[Prompt<'_>], seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+    pub(super) fn forced_margins(
+        &self,
+        prompts: &[Prompt<'_>],
+        seqs: &[Vec<u32>],
+    ) -> Result<Vec<Vec<f32>>> {
         if prompts.len() != seqs.len() {
             return Err(Error::Shape(format!(
                 "{} prompts for {} sequences",
@@ -93,8 +100,8 @@ impl Model {
         if prompts.is_empty() {
             return Ok(out);
         }
-        let st = &self.package.manifest().special_tokens;
-        let vocab = self.dims().vocab_size;
+        let st = &self.shared.package.manifest().special_tokens;
+        let vocab = self.shared.dims().vocab_size;
         let (ids, encoded) = self.prepare(prompts)?;
         let cells = self.split_cells(prompts, &encoded);
         let cross = self.encode_text(&ids, &cells)?;

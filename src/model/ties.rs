@@ -6,8 +6,70 @@
 //! than the caller's bound, the decision could go either way, so that prompt is run again in
 //! fp32 and its fp32 answer is returned (`Answer::precision` says which graphs decided).
 
+use super::engine::Engine;
+use super::{Answer, CellOptions, Prompt};
 use crate::error::{Error, Result};
-use crate::generation::{Generated, StopReason};
+use crate::generation::{Decoding, DecodingOptions, Generated, StopReason, TokenFilter};
+use crate::package::Precision;
+
+/// The fp32 graphs of a reduced-precision model's package and the margin (nats) below which
+/// they decide instead of it. Composes with the model's own engine: each call runs that
+/// engine first and hands the near-ties to fp32.
+pub(super) struct TieCheck {
+    pub fp32: Engine,
+    pub margin: f32,
+}
+
+impl TieCheck {
+    /// Answers `prompts` with `own`, re-deciding greedy near-ties in fp32. A greedy row stops
+    /// at its first near-tie (fp32 answers it anyway). Other decodings are `own`'s alone.
+    pub(super) fn generate(
+        &self,
+        own: &Engine,
+        prompts: &[Prompt<'_>],
+        opts: &DecodingOptions,
+        cell_opts: &CellOptions,
+        filter: Option<&dyn TokenFilter>,
+    ) -> Result<Vec<Answer>> {
+        if !matches!(opts.decoding, Decoding::Greedy) {
+            return own.generate(prompts, opts, cell_opts, filter);
+        }
+        let m = self.margin;
+        let bound = opts.stop_below_margin.map_or(m, |b| b.min(m));
+        let own_opts = opts.clone().with_stop_below_margin(bound);
+        let decoded = own.decode(prompts, &own_opts, filter)?;
+        let mut decided: Vec<Option<Answer>> = vec![None; prompts.len()];
+        let rows = near_tie_answers(&decoded.generated, m);
+        if !rows.is_empty() {
+            let sub: Vec<Prompt<'_>> = rows.iter().map(|&i| prompts[i]).collect();
+            for (i, a) in rows
+                .iter()
+                .zip(self.fp32.generate(&sub, opts, cell_opts, filter)?)
+            {
+                decided[*i] = Some(a);
+            }
+        }
+        own.finish(prompts, decoded, cell_opts, decided)
+    }
+
+    /// Scores with `own`, the rows whose two best candidates lie within the margin in fp32.
+    pub(super) fn score(
+        &self,
+        own: &Engine,
+        prompts: &[Prompt<'_>],
+        candidates: &[Vec<u32>],
+    ) -> Result<Vec<(Vec<f32>, Precision)>> {
+        let mut out = own.score(prompts, candidates)?;
+        let rows = near_tie_scores(out.iter().map(|(s, _)| s.as_slice()), self.margin);
+        if !rows.is_empty() {
+            let sub: Vec<Prompt<'_>> = rows.iter().map(|&i| prompts[i]).collect();
+            for (&i, row) in rows.iter().zip(self.fp32.score(&sub, candidates)?) {
+                out[i] = row;
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// A validated tie margin: finite and not negative.
 pub(super) fn check_margin(margin: f32) -> Result<f32> {

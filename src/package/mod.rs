@@ -7,6 +7,7 @@
 
 mod checksum;
 mod int8;
+pub(crate) mod interface;
 pub mod manifest;
 mod npy;
 
