@@ -35,7 +35,7 @@
 //! # let out = out_dir.path().join("annotated.zarr");
 //! let model = Model::load("onnx/models/pbmc-small", &ModelOptions::default())?;
 //! let mut data = Dataset::open("examples/data/pbmc68k_heldout.zarr", &InputOptions::default())?;
-//! let labels = model.package().manifest().label_sets["cell_type"].clone();
+//! let labels = model.label_set("cell_type").unwrap_or_default().to_vec();
 //! let request = LabelRequest::new(TaskOptions::default().with_labels(labels));
 //! let predictions = pipeline::annotate(&model, &mut data, &request, &mut Control::new())?;
 //! let columns = predictions.columns(&LabelOutput::default().with_p_thres(0.5))?;

@@ -32,7 +32,7 @@ pub use output::{Answer, GeneratedCell, ZinbOutput};
 
 use crate::error::{Error, Result};
 use crate::generation::{DecodingOptions, TokenFilter};
-use crate::package::{manifest::ModelDims, Int8Weights, ModelPackage, Precision};
+use crate::package::{manifest::ModelDims, Calibration, Int8Weights, ModelPackage, Precision};
 use crate::preprocess::PreprocessOptions;
 use crate::prompt::{PromptFormatter, TextTokenizer};
 use crate::runtime::ProviderReport;
@@ -97,6 +97,35 @@ impl Model {
     /// Architecture sizes.
     pub fn dims(&self) -> &ModelDims {
         self.shared.dims()
+    }
+
+    /// The labels the package lists for a task (`cell_type`, `drug_response`), when it does.
+    pub fn label_set(&self, task: &str) -> Option<&[String]> {
+        self.package()
+            .manifest()
+            .label_sets
+            .get(task)
+            .map(Vec::as_slice)
+    }
+
+    /// The calibration of scored probabilities the package gives for a task, when it does.
+    pub fn calibration(&self, task: &str) -> Option<&Calibration> {
+        self.package().manifest().calibration.get(task)
+    }
+
+    /// The end-of-sequence token (it ends every answer and every scored candidate).
+    pub fn eos_token(&self) -> u32 {
+        self.package().manifest().special_tokens.eos
+    }
+
+    /// The token by which an answer asks for a generated cell, when the package has one.
+    pub fn cell_signal_token(&self) -> Option<u32> {
+        self.package()
+            .manifest()
+            .special_tokens
+            .signal
+            .first()
+            .copied()
     }
 
     /// The model's genes, in input order.

@@ -141,7 +141,7 @@ fn run<'f>(
     let alignment = dataset.align(model, &req.align)?;
     let mut opts = req.task.clone();
     if opts.mode == AnswerMode::Scored && opts.temperature.is_none() {
-        if let Some(c) = model.package().manifest().calibration.get(calibration_key) {
+        if let Some(c) = model.calibration(calibration_key) {
             opts = opts.with_temperature(c.temperature);
         }
     }

@@ -99,7 +99,7 @@ pub(crate) fn classify<S: RowSource + Send>(
         .iter()
         .map(|l| model.label_tokens(l))
         .collect::<Result<_>>()?;
-    let eos = model.package().manifest().special_tokens.eos;
+    let eos = model.eos_token();
     let trie = match opts.mode {
         AnswerMode::Constrained => Some(LabelTrie::new(&label_tokens, eos, true)?),
         _ => None,

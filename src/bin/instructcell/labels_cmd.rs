@@ -125,19 +125,14 @@ fn label_set(
     if let Some(col) = &args.task.labels_from_obs {
         return observed_labels(data, col);
     }
-    if let Some(set) = model
-        .package()
-        .manifest()
-        .label_sets
-        .get(task.label_set_key())
-    {
+    if let Some(set) = model.label_set(task.label_set_key()) {
         if !set.is_empty() {
             info!(
                 "label set: the package's {} ({} labels)",
                 task.label_set_key(),
                 set.len()
             );
-            return Ok(set.clone());
+            return Ok(set.to_vec());
         }
     }
     match task {

@@ -169,13 +169,7 @@ pub fn generate_cells(
         text: Vec::new(),
         refused: Vec::new(),
     };
-    let signal = model
-        .package()
-        .manifest()
-        .special_tokens
-        .signal
-        .first()
-        .copied();
+    let signal = model.cell_signal_token();
     for (chunk_no, chunk) in attempts.chunks(opts.batch_size).enumerate() {
         if control.cancelled() {
             return Err(Error::Cancelled);
