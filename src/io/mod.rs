@@ -16,34 +16,14 @@
 //! Every problem with a store is an [`Error::Store`](crate::Error::Store) naming the store, the
 //! element and a [`StoreProblem`].
 
-mod atomic;
-mod backend;
-mod column;
-mod consolidated;
-mod content;
-mod copy;
-mod expm1;
-mod guard;
-#[cfg(feature = "h5ad")]
-mod h5_records;
-#[cfg(feature = "h5ad")]
-mod h5ad;
-#[cfg(feature = "h5ad")]
-mod h5ad_columns;
-mod leftovers;
-mod legacy;
-mod matrix;
-mod mudata;
-mod obs_write;
 mod options;
 mod problem;
-mod store;
-mod tenx;
+mod read;
 mod values;
-mod writer;
-mod zarr_legacy;
-mod zarr_read;
-mod zarr_write;
+mod write;
+
+use read::{column, content, expm1, matrix, mudata, store, tenx, zarr as zarr_read};
+use write::{atomic, copy, obs as obs_write, writer};
 
 pub(crate) use atomic::write_file_atomic;
 pub use column::{Column, DataFrame};

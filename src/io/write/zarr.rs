@@ -11,6 +11,7 @@ use zarrs::filesystem::FilesystemStore;
 
 use super::atomic::write_file_atomic;
 use super::problem::StoreCtx;
+use super::sink::Sink;
 use super::values::{Dtype, Values};
 use super::zarr_read::ZarrVersion;
 use crate::error::{Error, Result};
@@ -279,5 +280,15 @@ impl ZarrOut {
         let mut meta: Value = serde_json::from_slice(&text).map_err(|e| self.ctx.backend(el, e))?;
         meta["shape"] = json!([len]);
         self.put_json(&file, &meta)
+    }
+}
+
+impl Sink for ZarrOut {
+    fn group(&self, el: &str, attrs: Map<String, Value>) -> Result<()> {
+        ZarrOut::group(self, el, attrs)
+    }
+
+    fn array(&self, el: &str, values: &Values, attrs: Map<String, Value>) -> Result<()> {
+        ZarrOut::array(self, el, values, attrs)
     }
 }

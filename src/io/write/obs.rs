@@ -1,156 +1,22 @@
-//! Adding obs columns to an existing store (zarr here, `.h5ad` in `h5ad_columns`), and the
-//! column encodings shared with the new-store writer.
+//! Adding obs columns to an existing store (zarr here, `.h5ad` in `h5ad_columns`): checks
+//! first, then each column under a temporary name renamed into place, then the column order.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::atomic::{publish, temp_sibling, TempDir};
 use super::backend::{detect, Backend, Detected};
-use super::column::{dataframe_layout, Column, DataFrame};
+use super::checks::{check_column, check_name};
+use super::column::{dataframe_layout, Column};
+use super::encode::write_column;
 use super::mudata::ObsTarget;
 use super::options::AddColumnsOptions;
 use super::problem::{StoreCtx, StoreProblem};
-use super::values::Values;
+use super::zarr::ZarrOut;
 use super::zarr_read::{ZarrBackend, ZarrVersion};
-use super::zarr_write::ZarrOut;
 use crate::error::{Error, Result};
-
-pub(crate) fn enc(kind: &str, version: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("encoding-type".into(), json!(kind));
-    m.insert("encoding-version".into(), json!(version));
-    m
-}
-
-/// The `(values, mask)` pair of a nullable column; missing values get `fill`.
-fn split_nullable<T: Clone>(v: &[Option<T>], fill: T) -> (Vec<T>, Vec<bool>) {
-    let values = v
-        .iter()
-        .map(|x| x.clone().unwrap_or(fill.clone()))
-        .collect();
-    let mask = v.iter().map(Option::is_none).collect();
-    (values, mask)
-}
-
-/// Writes `col` at element `el` of `out`, in the AnnData encoding for its kind.
-pub(crate) fn write_column(out: &ZarrOut, el: &str, col: &Column) -> Result<()> {
-    let sub = |name: &str| {
-        if el.is_empty() {
-            name.to_string()
-        } else {
-            format!("{el}/{name}")
-        }
-    };
-    let array = || enc("array", "0.2.0");
-    match col {
-        Column::String(v) => out.array(el, &Values::Str(v.clone()), enc("string-array", "0.2.0")),
-        Column::Float(v) => out.array(el, &Values::F64(v.clone()), array()),
-        Column::Int(v) => out.array(el, &Values::I64(v.clone()), array()),
-        Column::UInt(v) => out.array(el, &Values::U64(v.clone()), array()),
-        Column::Bool(v) => out.array(el, &Values::Bool(v.clone()), array()),
-        Column::Categorical {
-            codes,
-            categories,
-            ordered,
-        } => {
-            let mut attrs = enc("categorical", "0.2.0");
-            attrs.insert("ordered".into(), json!(ordered));
-            out.group(el, attrs)?;
-            // The narrowest signed type, as pandas itself chooses.
-            let n = categories.len();
-            let codes = if n < i8::MAX as usize {
-                Values::I8(codes.iter().map(|&c| c as i8).collect())
-            } else if n < i16::MAX as usize {
-                Values::I16(codes.iter().map(|&c| c as i16).collect())
-            } else {
-                Values::I32(codes.clone())
-            };
-            out.array(&sub("codes"), &codes, array())?;
-            out.array(
-                &sub("categories"),
-                &Values::Str(categories.clone()),
-                enc("string-array", "0.2.0"),
-            )
-        }
-        Column::NullableInt(v) => {
-            out.group(el, enc("nullable-integer", "0.1.0"))?;
-            let (values, mask) = split_nullable(v, 0);
-            out.array(&sub("values"), &Values::I64(values), array())?;
-            out.array(&sub("mask"), &Values::Bool(mask), array())
-        }
-        Column::NullableBool(v) => {
-            out.group(el, enc("nullable-boolean", "0.1.0"))?;
-            let (values, mask) = split_nullable(v, false);
-            out.array(&sub("values"), &Values::Bool(values), array())?;
-            out.array(&sub("mask"), &Values::Bool(mask), array())
-        }
-        Column::NullableString(v) => {
-            out.group(el, enc("nullable-string-array", "0.1.0"))?;
-            let (values, mask) = split_nullable(v, String::new());
-            out.array(
-                &sub("values"),
-                &Values::Str(values),
-                enc("string-array", "0.2.0"),
-            )?;
-            out.array(&sub("mask"), &Values::Bool(mask), array())
-        }
-    }
-}
-
-/// Checks a column's codes against its categories.
-pub(crate) fn check_column(name: &str, col: &Column, n_rows: usize) -> Result<()> {
-    if col.len() != n_rows {
-        return Err(Error::Shape(format!(
-            "column '{name}' has {} values for {n_rows} rows",
-            col.len()
-        )));
-    }
-    if let Column::Categorical {
-        codes, categories, ..
-    } = col
-    {
-        if let Some(c) = codes
-            .iter()
-            .find(|&&c| c < -1 || c as i64 >= categories.len() as i64)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "column '{name}': code {c} for {} categories",
-                categories.len()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Checks that `name` can be a dataframe member: not empty, no path separator, no dot start.
-pub(crate) fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.contains('/') || name.starts_with('.') || name.starts_with("__") {
-        return Err(Error::InvalidArgument(format!(
-            "'{name}' cannot be a column name (empty, contains '/', or starts with '.' or '__')"
-        )));
-    }
-    Ok(())
-}
-
-/// Writes a whole dataframe group (`_index` plus the columns) at `el`.
-pub(crate) fn write_dataframe(out: &ZarrOut, el: &str, df: &DataFrame) -> Result<()> {
-    let mut attrs = enc("dataframe", "0.2.0");
-    attrs.insert("_index".into(), json!("_index"));
-    let order: Vec<&str> = df.columns.iter().map(|(n, _)| n.as_str()).collect();
-    attrs.insert("column-order".into(), json!(order));
-    out.group(el, attrs)?;
-    out.array(
-        &format!("{el}/_index"),
-        &Values::Str(df.index.clone()),
-        enc("string-array", "0.2.0"),
-    )?;
-    for (name, col) in &df.columns {
-        write_column(out, &format!("{el}/{name}"), col)?;
-    }
-    Ok(())
-}
 
 /// Checks `columns` against the obs dataframe of `backend` before anything is written: valid
 /// distinct names, none the index, right lengths and codes, and no existing member of the same

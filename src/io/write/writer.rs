@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::atomic::{publish, temp_sibling, TempDir};
+use super::checks::{checked_block, checked_obs};
 use super::column::DataFrame;
-use super::obs_write::{check_column, check_name, enc, write_dataframe};
+use super::encode::{enc, write_dataframe};
 use super::options::{StoreFormat, WriteOptions};
 use super::problem::{StoreCtx, StoreProblem};
 use super::values::Dtype;
-use super::zarr_write::{Appender, ZarrOut};
+use super::zarr::{Appender, ZarrOut};
 use crate::error::{Error, Result};
 use crate::matrix::CsrRows;
 
@@ -44,7 +45,7 @@ enum Inner {
     // Boxed: the writers are large and differ in size; one allocation per store is nothing.
     Zarr(Box<ZarrWriter>),
     #[cfg(feature = "h5ad")]
-    H5(Box<super::h5ad::H5Writer>),
+    H5(Box<super::h5::H5Writer>),
 }
 
 impl std::fmt::Debug for AnnDataWriter {
@@ -83,7 +84,7 @@ impl AnnDataWriter {
                 Inner::Zarr(Box::new(ZarrWriter::create(path, ctx, v, var_names, opts)?))
             }
             #[cfg(feature = "h5ad")]
-            StoreFormat::H5ad => Inner::H5(Box::new(super::h5ad::H5Writer::create(
+            StoreFormat::H5ad => Inner::H5(Box::new(super::h5::H5Writer::create(
                 path, var_names, opts,
             )?)),
             #[cfg(not(feature = "h5ad"))]
@@ -132,42 +133,6 @@ impl AnnDataWriter {
     }
 }
 
-/// Checks obs against the number of rows written; returns the index to write.
-pub(crate) fn checked_obs(obs: &DataFrame, n_rows: usize) -> Result<Vec<String>> {
-    let index = if obs.index.is_empty() {
-        (0..n_rows).map(|i| i.to_string()).collect()
-    } else {
-        obs.index.clone()
-    };
-    if index.len() != n_rows {
-        return Err(Error::Shape(format!(
-            "obs index has {} names for {n_rows} cells",
-            index.len()
-        )));
-    }
-    for (i, (name, col)) in obs.columns.iter().enumerate() {
-        check_name(name)?;
-        if name == "_index" || obs.columns[..i].iter().any(|(n, _)| n == name) {
-            return Err(Error::InvalidArgument(format!(
-                "obs column '{name}' is reserved or given twice"
-            )));
-        }
-        check_column(name, col, n_rows)?;
-    }
-    Ok(index)
-}
-
-/// Checks a block against the store's gene count before it is written.
-pub(crate) fn checked_block(rows: &CsrRows, n_cols: usize) -> Result<()> {
-    if rows.n_cols != n_cols {
-        return Err(Error::Shape(format!(
-            "block has {} columns but the store has {n_cols} genes",
-            rows.n_cols
-        )));
-    }
-    rows.validate()
-}
-
 struct ZarrWriter {
     dest: PathBuf,
     ctx: StoreCtx,
@@ -186,7 +151,7 @@ impl ZarrWriter {
     fn create(
         dest: &Path,
         ctx: StoreCtx,
-        version: super::ZarrVersion,
+        version: super::zarr_read::ZarrVersion,
         var_names: &[String],
         opts: &WriteOptions,
     ) -> Result<Self> {

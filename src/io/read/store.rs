@@ -8,7 +8,7 @@ use super::column::{self, Column, DataFrame};
 use super::matrix::MatrixReader;
 use super::options::{ReadOptions, StoreFormat};
 use super::problem::{StoreCtx, StoreProblem};
-use super::zarr_read::{ZarrBackend, ZarrVersion};
+use super::zarr::{ZarrBackend, ZarrVersion};
 use crate::error::Result;
 
 /// How to open a store.
@@ -307,11 +307,11 @@ pub fn open_matrix(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<MatrixR
 }
 
 #[cfg(feature = "h5ad")]
-pub(super) fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
-    Ok(Arc::new(super::h5ad::H5Backend::open(path)?))
+pub(crate) fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(super::h5::H5Backend::open(path)?))
 }
 
 #[cfg(not(feature = "h5ad"))]
-pub(super) fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
+pub(crate) fn open_h5ad(path: &Path) -> Result<Arc<dyn Backend>> {
     Err(StoreCtx::new(path).err("", StoreProblem::FeatureDisabled("h5ad")))
 }

@@ -11,9 +11,11 @@ use super::atomic::{sync_parent, temp_sibling, TempFile};
 use super::backend::Backend;
 use super::column::Column;
 use super::copy::{copy_file, sync_file};
-use super::h5ad::{vlen, H5Backend, H5Out};
+use super::encode::write_column;
+use super::h5::{vlen, H5Sink};
+use super::h5_read::H5Backend;
 use super::mudata::ObsTarget;
-use super::obs_write::check_new_columns;
+use super::obs::check_new_columns;
 use super::problem::StoreCtx;
 use crate::error::{Error, Result};
 
@@ -86,15 +88,16 @@ pub(crate) fn write_into(
     let obs_el = target.element("obs");
     drop(target);
     let obs = file.group(&obs_el).map_err(|e| ctx.backend(&obs_el, e))?;
-    let out = H5Out { level: LEVEL };
+    let root = file.as_group().map_err(|e| ctx.backend("", e))?;
+    let sink = H5Sink::new(&root, LEVEL, ctx.clone());
     for (name, col) in columns {
         let element = format!("{obs_el}/{name}");
         if obs.link_exists(name) {
             obs.unlink(name).map_err(|e| ctx.backend(&element, e))?;
         }
-        out.column(&obs, name, col)
-            .map_err(|e| ctx.backend(&element, e))?;
+        write_column(&sink, &element, col)?;
     }
+    drop(root);
     let before = order.len();
     for (name, _) in columns {
         if !order.contains(name) {

@@ -9,7 +9,7 @@ use super::atomic::{publish, sync_parent, temp_sibling, TempDir};
 use super::backend::{detect, Detected};
 use super::column::Column;
 use super::mudata::ObsTarget;
-use super::obs_write::{add_obs_columns, check_new_columns};
+use super::obs::{add_obs_columns, check_new_columns};
 use super::options::{AddColumnsOptions, CopyOptions};
 use super::problem::{StoreCtx, StoreProblem};
 use super::zarr_read::{ZarrBackend, ZarrVersion};
