@@ -52,8 +52,15 @@ def _load_one(path: Path) -> dict[str, torch.Tensor]:
         if path.name.endswith(".safetensors"):
             return load_file(str(path), device="cpu")
         state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (SafetensorError, OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError,
-            zipfile.BadZipFile) as exc:
+    except (
+        SafetensorError,
+        OSError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+    ) as exc:
         raise ExportError(f"cannot read weight file {path}: {exc}") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ExportError(f"weight file {path} does not hold a flat name → tensor mapping")
@@ -118,7 +125,8 @@ def apply_state_dict(model: InstructCellModel, state: dict[str, torch.Tensor]) -
         problems.append(f"unexpected keys: {_names(unexpected)}")
     mismatched = [
         f"{k} (checkpoint {tuple(state[k].shape)}, config {tuple(v.shape)})"
-        for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
     ]
     if mismatched:
         problems.append(f"shape mismatches: {_names(mismatched)}")

@@ -1,4 +1,5 @@
-"""Command line: ``python -m instructcell_onnx export|verify|add-unsigned-int8 ...``.
+"""Command line: ``python -m instructcell_onnx export|verify|add-unsigned-int8 ...``
+(installed, also ``instructcell-export export|verify|add-unsigned-int8 ...``).
 
 Exit status: 0 success, 2 bad input or unwritable output, 3 verification failed.
 """
@@ -16,11 +17,15 @@ from .errors import ExportError, VerificationError
 
 EXIT_INPUT = 2
 EXIT_VERIFY = 3
+#: The console script declared in ``pyproject.toml``.
+SCRIPT_NAME = "instructcell-export"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m instructcell_onnx",
-                                description="Export InstructCell checkpoints to ONNX model packages and verify them.")
+    p = argparse.ArgumentParser(
+        prog=SCRIPT_NAME if Path(sys.argv[0]).name == SCRIPT_NAME else "python -m instructcell_onnx",
+        description="Export InstructCell checkpoints to ONNX model packages and verify them.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("export", help="write a model package (and verify it)")
@@ -32,8 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, required=True, help="package directory to create")
     e.add_argument("--precision", default="fp32,int8", help="comma list of fp32,int8,fp16 (fp32 always written)")
     e.add_argument("--gene-vocab", type=Path, help="gene list (.txt one per line, .json list or .npy)")
-    e.add_argument("--variant", choices=["chat", "instruct"],
-                   help="model variant (default: from the checkpoint directory name; 'instruct' for --random-init)")
+    e.add_argument(
+        "--variant",
+        choices=["chat", "instruct"],
+        help="model variant (default: from the checkpoint directory name; 'instruct' for --random-init)",
+    )
     e.add_argument("--overwrite", action="store_true", help="replace an existing package")
     _verify_options(e)
 
@@ -44,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--report", type=Path, help="also write the report as JSON here")
     _verify_options(v)
 
-    u = sub.add_parser("add-unsigned-int8",
-                       help="add the unsigned-weight int8 graphs (exact on CPUs without VNNI) to an older package")
+    u = sub.add_parser(
+        "add-unsigned-int8", help="add the unsigned-weight int8 graphs (exact on CPUs without VNNI) to an older package"
+    )
     u.add_argument("--package", type=Path, required=True, help="package directory")
     return p
 
@@ -78,9 +87,18 @@ def _load_checkpoint_bundle(directory: Path, gene_vocab: Path | None):
     if tok_source == "spiece":
         extra_ids, legacy, added = tokenization.slow_tokenizer_settings(directory)
         known = {a.id for a in added}
-        added += [tokenization.AddedSpec(i, tok.id_to_token(i)) for i in
-                  (cfg.t5.pad_token_id, cfg.t5.eos_token_id, cfg.special.start_tag, cfg.special.end_tag,
-                   cfg.special.placeholder, *cfg.special.signal_tokens) if i not in known]
+        added += [
+            tokenization.AddedSpec(i, tok.id_to_token(i))
+            for i in (
+                cfg.t5.pad_token_id,
+                cfg.t5.eos_token_id,
+                cfg.special.start_tag,
+                cfg.special.end_tag,
+                cfg.special.placeholder,
+                *cfg.special.signal_tokens,
+            )
+            if i not in known
+        ]
         ref = tokenization.SentencePieceReference(directory / "spiece.model", added, legacy, cfg.t5.eos_token_id)
         tokenization.check_against_slow(tok, ref)
     return cfg, model, tok, genes, tok_source
@@ -106,9 +124,20 @@ def _export(args: argparse.Namespace) -> int:
         source = {"kind": "checkpoint", "path": str(args.checkpoint.resolve()), "tokenizer": tok_source}
         variant = args.variant or _variant_from_name(args.checkpoint)
     print(f"model ready in {time.time() - start:.1f}s; exporting {', '.join(precisions)} to {args.out}")
-    export_package(args.out, model, tok, genes, variant, source, precisions, verify=True,
-                   overwrite=args.overwrite, n_pairs=args.pairs, max_new_tokens=args.max_new_tokens,
-                   threads=args.threads)
+    export_package(
+        args.out,
+        model,
+        tok,
+        genes,
+        variant,
+        source,
+        precisions,
+        verify=True,
+        overwrite=args.overwrite,
+        n_pairs=args.pairs,
+        max_new_tokens=args.max_new_tokens,
+        threads=args.threads,
+    )
     print(f"package written to {args.out} in {time.time() - start:.1f}s; verification passed")
     return 0
 
@@ -129,8 +158,10 @@ def _model_for_package(package: Path, checkpoint: Path | None):
 def _summary(result: dict[str, Any]) -> str:
     lines = []
     for precision, rep in result["precisions"].items():
-        lines.append(f"[{precision}] {'enforced' if rep['enforced'] else 'reported'}"
-                     + (f"  ERROR: {rep['error']}" if rep["error"] else ""))
+        lines.append(
+            f"[{precision}] {'enforced' if rep['enforced'] else 'reported'}"
+            + (f"  ERROR: {rep['error']}" if rep["error"] else "")
+        )
         for c in rep["checks"]:
             if c["name"].startswith("graph.") and c["passed"]:
                 continue
@@ -140,8 +171,9 @@ def _summary(result: dict[str, Any]) -> str:
         graph_checks = [c for c in rep["checks"] if c["name"].startswith("graph.")]
         if graph_checks:
             worst = max(graph_checks, key=lambda c: c["value"])
-            lines.append(f"  per-graph random inputs: {len(graph_checks)} outputs, worst {worst['name']} "
-                         f"= {worst['value']:.3g}")
+            lines.append(
+                f"  per-graph random inputs: {len(graph_checks)} outputs, worst {worst['name']} = {worst['value']:.3g}"
+            )
         if rep["stats"]:
             lines.append(f"  {rep['stats']}")
     return "\n".join(lines)
@@ -155,8 +187,14 @@ def _verify(args: argparse.Namespace) -> int:
     model = _model_for_package(args.package, args.checkpoint)
     precisions = [p.strip() for p in args.precision.split(",")] if args.precision else None
     try:
-        result = verify_package(args.package, model, precisions, n_pairs=args.pairs,
-                                max_new_tokens=args.max_new_tokens, threads=args.threads)
+        result = verify_package(
+            args.package,
+            model,
+            precisions,
+            n_pairs=args.pairs,
+            max_new_tokens=args.max_new_tokens,
+            threads=args.threads,
+        )
     except VerificationError as exc:
         if exc.result:
             print(_summary(exc.result))

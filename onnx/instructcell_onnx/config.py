@@ -150,17 +150,20 @@ def build_t5_config(fields: dict[str, Any]) -> T5Config:
     fields = dict(fields)
     model_type = fields.pop("model_type", "t5")
     if model_type != "t5":
-        raise ExportError(
-            f"config.json: base_model_config.model_type is '{model_type}'; only 't5' is supported"
-        )
+        raise ExportError(f"config.json: base_model_config.model_type is '{model_type}'; only 't5' is supported")
     if fields.get("tie_word_embeddings", True) is False:
         raise ExportError(
             "config.json: base_model_config.tie_word_embeddings is false; InstructCell ties the "
             "LM head to the token embeddings and untied heads are not supported"
         )
     # Bookkeeping fields of the original code: kept out of T5Config.
-    for key in ("special_tokens_dict", "special_tokens_index_dict", "num_signal_tokens", "ignore_index",
-                "_attn_implementation_autoset"):
+    for key in (
+        "special_tokens_dict",
+        "special_tokens_index_dict",
+        "num_signal_tokens",
+        "ignore_index",
+        "_attn_implementation_autoset",
+    ):
         fields.pop(key, None)
     try:
         cfg = T5Config(**fields)
@@ -211,11 +214,16 @@ def parse_config(raw: dict[str, Any]) -> ModelConfig:
 
     enc = {**CELL_ENCODER_DEFAULTS, **(raw.get("feature_encoder_config") or {})}
     if not enc["is_q_former_encoder"]:
-        raise ExportError("config.json: feature_encoder_config.is_q_former_encoder is false; only the Q-Former cell encoder is supported")
+        raise ExportError(
+            "config.json: feature_encoder_config.is_q_former_encoder is false; "
+            "only the Q-Former cell encoder is supported"
+        )
     gen = {**CELL_GENERATOR_DEFAULTS, **(raw.get("feature_decoder_config") or {})}
     _, bn_decoder = _norm_flags(gen["use_batch_norm"], "use_batch_norm")
     if gen["use_batch_norm"] != "none":
-        raise ExportError("config.json: feature_decoder_config.use_batch_norm must be 'none' (batch norm is not supported)")
+        raise ExportError(
+            "config.json: feature_decoder_config.use_batch_norm must be 'none' (batch norm is not supported)"
+        )
     ln_enc, ln_dec = _norm_flags(gen["use_layer_norm"], "use_layer_norm")
 
     return ModelConfig(
@@ -281,17 +289,38 @@ def preset_raw_config(name: str, vocab_size: int, n_genes: int) -> dict[str, Any
         "ignore_index": -100,
     }
     if name == "base":
-        base = {"vocab_size": rows, "d_model": 768, "d_kv": 64, "d_ff": 3072, "num_layers": 12,
-                "num_decoder_layers": 12, "num_heads": 12, "decoder_start_token_id": 0}
+        base = {
+            "vocab_size": rows,
+            "d_model": 768,
+            "d_kv": 64,
+            "d_ff": 3072,
+            "num_layers": 12,
+            "num_decoder_layers": 12,
+            "num_heads": 12,
+            "decoder_start_token_id": 0,
+        }
         enc = {**CELL_ENCODER_DEFAULTS, "count_dim": n_genes}
         gen = dict(CELL_GENERATOR_DEFAULTS)
     elif name == "tiny":
-        base = {"vocab_size": rows, "d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2,
-                "num_decoder_layers": 2, "num_heads": 4, "decoder_start_token_id": 0}
-        enc = {**CELL_ENCODER_DEFAULTS, "count_dim": n_genes, "num_hidden_layers": 2,
-               "num_key_value_tokens": 3, "num_blocks": 2, "num_query_tokens": 4}
-        gen = {**CELL_GENERATOR_DEFAULTS, "n_latent": 16, "condition_input_dim": 16,
-               "n_layers": 2, "n_hidden": 64}
+        base = {
+            "vocab_size": rows,
+            "d_model": 64,
+            "d_kv": 16,
+            "d_ff": 128,
+            "num_layers": 2,
+            "num_decoder_layers": 2,
+            "num_heads": 4,
+            "decoder_start_token_id": 0,
+        }
+        enc = {
+            **CELL_ENCODER_DEFAULTS,
+            "count_dim": n_genes,
+            "num_hidden_layers": 2,
+            "num_key_value_tokens": 3,
+            "num_blocks": 2,
+            "num_query_tokens": 4,
+        }
+        gen = {**CELL_GENERATOR_DEFAULTS, "n_latent": 16, "condition_input_dim": 16, "n_layers": 2, "n_hidden": 64}
     else:
         raise ExportError(f"unknown preset '{name}' (choose 'tiny' or 'base')")
     return {

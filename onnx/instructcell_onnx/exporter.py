@@ -5,25 +5,25 @@ verify it there, and rename it into place only when everything succeeded.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
 
+from .cell_input import write_cell_input
 from .config import ModelConfig
 from .errors import ExportError
 from .genes import check_gene_count, write_gene_list
-from .leftovers import publish, temp_sibling
 from .graphs import example_inputs, graph_modules, graph_specs
+from .int8_weights import unsigned_entries
+from .leftovers import publish, temp_sibling
 from .manifest import EMBEDDINGS_NAME, GENES_NAME, TOKENIZER_NAME, build_manifest, graph_entry, write_manifest
 from .modeling import InstructCellModel
-from .cell_input import write_cell_input
 from .onnx_export import PRECISIONS, convert_fp16, export_fp32, quantize_int8
-from .int8_weights import unsigned_entries
 from .verify import verify_package
 
 VERIFICATION_NAME = "verification.json"
@@ -53,8 +53,9 @@ def _prepare_destination(out: Path, overwrite: bool) -> Path:
         raise ExportError(f"cannot write to {out.parent}: {exc}") from exc
 
 
-def _write_graphs(root: Path, model: InstructCellModel, precisions: list[str], log: Callable[[str], None]
-                  ) -> list[dict[str, Any]]:
+def _write_graphs(
+    root: Path, model: InstructCellModel, precisions: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
     specs = graph_specs(model)
     modules = graph_modules(model)
     examples = example_inputs(model)
@@ -77,10 +78,21 @@ def _write_graphs(root: Path, model: InstructCellModel, precisions: list[str], l
     return entries
 
 
-def export_package(out: Path, model: InstructCellModel, tokenizer: Tokenizer, genes: list[str], variant: str,
-                   source: dict[str, Any], precisions: list[str], verify: bool = True, overwrite: bool = False,
-                   n_pairs: int = 20, max_new_tokens: int = 16, threads: int = 2,
-                   log: Callable[[str], None] = print) -> dict[str, Any]:
+def export_package(
+    out: Path,
+    model: InstructCellModel,
+    tokenizer: Tokenizer,
+    genes: list[str],
+    variant: str,
+    source: dict[str, Any],
+    precisions: list[str],
+    verify: bool = True,
+    overwrite: bool = False,
+    n_pairs: int = 20,
+    max_new_tokens: int = 16,
+    threads: int = 2,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Export ``model`` to the package directory ``out``; returns the manifest.
 
     Nothing appears at ``out`` unless export and (when asked) verification both succeed.
@@ -98,15 +110,23 @@ def export_package(out: Path, model: InstructCellModel, tokenizer: Tokenizer, ge
         cell_input = [write_cell_input(tmp, model, p) for p in precisions]
         vae = model.assistant.feature_decoder.base_model
         manifest = build_manifest(
-            cfg, variant, source, tmp, graphs,
+            cfg,
+            variant,
+            source,
+            tmp,
+            graphs,
             library_log_means=[float(x) for x in vae.library_log_means.flatten()],
             library_log_vars=[float(x) for x in vae.library_log_vars.flatten()],
-            n_tokenizer=tokenizer.get_vocab_size(with_added_tokens=True), n_genes=len(genes), cell_input=cell_input)
+            n_tokenizer=tokenizer.get_vocab_size(with_added_tokens=True),
+            n_genes=len(genes),
+            cell_input=cell_input,
+        )
         write_manifest(manifest, tmp)
         if verify:
             log("verifying ...")
-            result = verify_package(tmp, model, precisions, n_pairs=n_pairs, max_new_tokens=max_new_tokens,
-                                    threads=threads)
+            result = verify_package(
+                tmp, model, precisions, n_pairs=n_pairs, max_new_tokens=max_new_tokens, threads=threads
+            )
             (tmp / VERIFICATION_NAME).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         publish(tmp, out)
     except OSError as exc:

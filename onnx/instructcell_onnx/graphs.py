@@ -57,12 +57,19 @@ def bucket_table(bidirectional: bool, num_buckets: int, max_distance: int) -> to
     inside the graph (an fp16 graph would otherwise round bucket boundaries differently).
     """
     rel = torch.arange(-max_distance, max_distance + 1)
-    return T5Attention._relative_position_bucket(rel, bidirectional=bidirectional, num_buckets=num_buckets,
-                                                 max_distance=max_distance)
+    return T5Attention._relative_position_bucket(
+        rel, bidirectional=bidirectional, num_buckets=num_buckets, max_distance=max_distance
+    )
 
 
-def _position_bias(table: nn.Embedding, query_pos: torch.Tensor, key_pos: torch.Tensor, bidirectional: bool,
-                   num_buckets: int, max_distance: int) -> torch.Tensor:
+def _position_bias(
+    table: nn.Embedding,
+    query_pos: torch.Tensor,
+    key_pos: torch.Tensor,
+    bidirectional: bool,
+    num_buckets: int,
+    max_distance: int,
+) -> torch.Tensor:
     """Relative position bias ``[1, H, Tq, Tk]`` from the layer-0 bucket table."""
     rel = torch.clamp(key_pos[None, :] - query_pos[:, None], -max_distance, max_distance) + max_distance
     buckets = bucket_table(bidirectional, num_buckets, max_distance)[rel]
@@ -122,8 +129,14 @@ class TextEncoderGraph(nn.Module):
         length = inputs_embeds.shape[1]
         pos = torch.arange(length, device=inputs_embeds.device)
         first = self.encoder.block[0].layer[0].SelfAttention
-        bias = _position_bias(first.relative_attention_bias, pos, pos, True, cfg.relative_attention_num_buckets,
-                              cfg.relative_attention_max_distance) + _padding_bias(attention_mask)
+        bias = _position_bias(
+            first.relative_attention_bias,
+            pos,
+            pos,
+            True,
+            cfg.relative_attention_num_buckets,
+            cfg.relative_attention_max_distance,
+        ) + _padding_bias(attention_mask)
         x = inputs_embeds
         for block in self.encoder.block:
             sa = block.layer[0]
@@ -163,15 +176,24 @@ class DecoderGraph(nn.Module):
         n = len(self.decoder.block)
         if len(caches) != 4 * n:
             raise ValueError(f"expected {4 * n} cache tensors, got {len(caches)}")
-        past_key, past_value, cross_key, cross_value = (caches[i * n:(i + 1) * n] for i in range(4))
+        past_key, past_value, cross_key, cross_value = (caches[i * n : (i + 1) * n] for i in range(4))
         past = past_key[0].shape[2]
         new = input_ids.shape[1]
         query_pos = torch.arange(new, device=input_ids.device) + past
         key_pos = torch.arange(new + past, device=input_ids.device)
         first = self.decoder.block[0].layer[0].SelfAttention
         causal = (key_pos[None, :] > query_pos[:, None]).to(torch.float32) * _MASKED
-        self_bias = _position_bias(first.relative_attention_bias, query_pos, key_pos, False,
-                                   cfg.relative_attention_num_buckets, cfg.relative_attention_max_distance) + causal
+        self_bias = (
+            _position_bias(
+                first.relative_attention_bias,
+                query_pos,
+                key_pos,
+                False,
+                cfg.relative_attention_num_buckets,
+                cfg.relative_attention_max_distance,
+            )
+            + causal
+        )
         cross_bias = _padding_bias(encoder_attention_mask)
         x = self.embed(input_ids)
         keys, values = [], []
@@ -191,13 +213,14 @@ class DecoderGraph(nn.Module):
             x = x + cross.o(_merge(attended, h, dk))
             x = block.layer[2](x)
         hidden = self.decoder.final_layer_norm(x)
-        scaled = hidden * (cfg.d_model ** -0.5) if cfg.scale_decoder_outputs else hidden
+        scaled = hidden * (cfg.d_model**-0.5) if cfg.scale_decoder_outputs else hidden
         logits = self.lm_head(scaled)
         return (logits, hidden, *keys, *values)
 
 
 class GeneratorGraph(nn.Module):
-    """``condition [B, D]``, ``z [B, n_latent]``, ``log_library [B, 1]`` → ``mu``, ``theta``, ``zi_logits`` ``[B, G]``."""
+    """``condition [B, D]``, ``z [B, n_latent]``, ``log_library [B, 1]``
+    → ``mu``, ``theta``, ``zi_logits`` ``[B, G]``."""
 
     def __init__(self, model: InstructCellModel):
         super().__init__()
@@ -226,27 +249,45 @@ def graph_specs(model: InstructCellModel) -> dict[str, GraphSpec]:
         ),
         "text_encoder": GraphSpec(
             "text_encoder",
-            [("inputs_embeds", "float32", ["batch", "encoder_length", d]),
-             ("attention_mask", "int64", ["batch", "encoder_length"])],
-            [("encoder_hidden_states", "float32", ["batch", "encoder_length", d]),
-             *per_layer("cross_key", kv_enc), *per_layer("cross_value", kv_enc)],
+            [
+                ("inputs_embeds", "float32", ["batch", "encoder_length", d]),
+                ("attention_mask", "int64", ["batch", "encoder_length"]),
+            ],
+            [
+                ("encoder_hidden_states", "float32", ["batch", "encoder_length", d]),
+                *per_layer("cross_key", kv_enc),
+                *per_layer("cross_value", kv_enc),
+            ],
         ),
         "decoder": GraphSpec(
             "decoder",
-            [("input_ids", "int64", ["batch", "new_tokens"]),
-             ("encoder_attention_mask", "int64", ["batch", "encoder_length"]),
-             *per_layer("past_key", kv_past), *per_layer("past_value", kv_past),
-             *per_layer("cross_key", kv_enc), *per_layer("cross_value", kv_enc)],
-            [("logits", "float32", ["batch", "new_tokens", t5.vocab_size]),
-             ("hidden", "float32", ["batch", "new_tokens", d]),
-             *per_layer("present_key", kv_total), *per_layer("present_value", kv_total)],
+            [
+                ("input_ids", "int64", ["batch", "new_tokens"]),
+                ("encoder_attention_mask", "int64", ["batch", "encoder_length"]),
+                *per_layer("past_key", kv_past),
+                *per_layer("past_value", kv_past),
+                *per_layer("cross_key", kv_enc),
+                *per_layer("cross_value", kv_enc),
+            ],
+            [
+                ("logits", "float32", ["batch", "new_tokens", t5.vocab_size]),
+                ("hidden", "float32", ["batch", "new_tokens", d]),
+                *per_layer("present_key", kv_total),
+                *per_layer("present_value", kv_total),
+            ],
         ),
         "generator": GraphSpec(
             "generator",
-            [("condition", "float32", ["batch", d]), ("z", "float32", ["batch", latent]),
-             ("log_library", "float32", ["batch", 1])],
-            [("mu", "float32", ["batch", genes]), ("theta", "float32", ["batch", genes]),
-             ("zi_logits", "float32", ["batch", genes])],
+            [
+                ("condition", "float32", ["batch", d]),
+                ("z", "float32", ["batch", latent]),
+                ("log_library", "float32", ["batch", 1]),
+            ],
+            [
+                ("mu", "float32", ["batch", genes]),
+                ("theta", "float32", ["batch", genes]),
+                ("zi_logits", "float32", ["batch", genes]),
+            ],
         ),
     }
 
@@ -266,8 +307,9 @@ def graph_modules(model: InstructCellModel) -> dict[str, nn.Module]:
     return {name: m.eval() for name, m in modules.items()}
 
 
-def example_inputs(model: InstructCellModel, batch: int = 2, enc_len: int = 7, past: int = 3, new: int = 2,
-                   seed: int = 0) -> dict[str, tuple[torch.Tensor, ...]]:
+def example_inputs(
+    model: InstructCellModel, batch: int = 2, enc_len: int = 7, past: int = 3, new: int = 2, seed: int = 0
+) -> dict[str, tuple[torch.Tensor, ...]]:
     """Random inputs for every graph (used for tracing and for per-graph checks)."""
     gen = torch.Generator().manual_seed(seed)
     cfg = model.cfg
@@ -275,17 +317,26 @@ def example_inputs(model: InstructCellModel, batch: int = 2, enc_len: int = 7, p
     layers, heads, dk, d = t5.num_decoder_layers, t5.num_heads, t5.d_kv, t5.d_model
     mask = torch.ones(batch, enc_len, dtype=torch.int64)
     if batch > 1:
-        mask[-1, enc_len - 2:] = 0
+        mask[-1, enc_len - 2 :] = 0
     expression = torch.log1p(torch.rand(batch, cfg.cell_encoder.count_dim, generator=gen) * 20)
     embeds = torch.randn(batch, enc_len, d, generator=gen) * t5_embed_scale(model)
     kv = lambda n: tuple(torch.randn(batch, heads, n, dk, generator=gen) for _ in range(layers))  # noqa: E731
     return {
         "cell_encoder": (model.assistant.feature_encoder.cell_encoder[0].linear(expression).detach(),),
         "text_encoder": (embeds, mask),
-        "decoder": (torch.randint(0, t5.vocab_size, (batch, new), generator=gen), mask, *kv(past), *kv(past),
-                    *kv(enc_len), *kv(enc_len)),
-        "generator": (torch.randn(batch, d, generator=gen), torch.randn(batch, cfg.generator.n_latent, generator=gen),
-                      torch.randn(batch, 1, generator=gen) * 0.5 + 7.0),
+        "decoder": (
+            torch.randint(0, t5.vocab_size, (batch, new), generator=gen),
+            mask,
+            *kv(past),
+            *kv(past),
+            *kv(enc_len),
+            *kv(enc_len),
+        ),
+        "generator": (
+            torch.randn(batch, d, generator=gen),
+            torch.randn(batch, cfg.generator.n_latent, generator=gen),
+            torch.randn(batch, 1, generator=gen) * 0.5 + 7.0,
+        ),
     }
 
 

@@ -8,6 +8,7 @@ without renaming. The language model is ``transformers``' T5 and the cell encode
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 
 import torch
@@ -51,10 +52,9 @@ class CellEncoder(Blip2QFormerModel):
         super().__init__(cfg.qformer_config())
         enc = cfg.cell_encoder
         width = enc.num_key_value_tokens * cfg.d_model
-        self.cell_encoder = nn.Sequential(*[
-            MlpBlock(enc.count_dim if i == 0 else width, width, residual=i > 0)
-            for i in range(enc.num_blocks)
-        ])
+        self.cell_encoder = nn.Sequential(
+            *[MlpBlock(enc.count_dim if i == 0 else width, width, residual=i > 0) for i in range(enc.num_blocks)]
+        )
         self.query_tokens = nn.Parameter(torch.zeros(1, enc.num_query_tokens, cfg.d_model))
         nn.init.normal_(self.query_tokens, std=self.config.initializer_range)
 
@@ -79,7 +79,7 @@ class FcStack(nn.Module):
     def __init__(self, dims: list[int], layer_norm: bool):
         super().__init__()
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(dims)):
             parts: list[tuple[str, nn.Module]] = [("0", nn.Linear(n_in, n_out))]
             if layer_norm:
                 parts.append(("norm", nn.LayerNorm(n_out, elementwise_affine=False)))
@@ -141,8 +141,9 @@ class CellGenerator(nn.Module):
         self.mapping_layer = nn.Linear(cfg.d_model, cfg.generator.condition_input_dim)
         self.base_model = ConditionalVae(cfg)
 
-    def forward(self, condition: torch.Tensor, z: torch.Tensor, log_library: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, condition: torch.Tensor, z: torch.Tensor, log_library: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return ``(mu, theta, zi_logits)``, each ``[B, G]``, for latent ``z`` and log-library ``[B, 1]``."""
         vae = self.base_model
         c = self.mapping_layer(condition)
@@ -202,8 +203,9 @@ class InstructCellModel(nn.Module):
         """Preprocessed profiles ``[B, G]`` → cell embeddings ``[B, Q, D]``."""
         return self.assistant.feature_encoder(expression)
 
-    def splice(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, cells: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def splice(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, cells: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Replace each row's placeholder token by that row's ``Q`` cell embeddings.
 
         Rows are right-padded; every row must hold exactly one placeholder. The result is
@@ -220,41 +222,54 @@ class InstructCellModel(nn.Module):
             p = int(where[0])
             keep = attention_mask[b].clone()
             row = embeds[b] * (input_ids[b] != self.cfg.t5.pad_token_id).unsqueeze(-1)
-            rows.append(torch.cat([row[:p], cells[b], row[p + 1:]]))
-            masks.append(torch.cat([keep[:p], torch.ones(cells.shape[1], dtype=keep.dtype), keep[p + 1:]]))
+            rows.append(torch.cat([row[:p], cells[b], row[p + 1 :]]))
+            masks.append(torch.cat([keep[:p], torch.ones(cells.shape[1], dtype=keep.dtype), keep[p + 1 :]]))
         length = max(r.shape[0] for r in rows)
         out = embeds.new_zeros(len(rows), length, embeds.shape[-1])
         out_mask = attention_mask.new_zeros(len(rows), length)
-        for b, (r, m) in enumerate(zip(rows, masks)):
+        for b, (r, m) in enumerate(zip(rows, masks, strict=True)):
             out[b, : r.shape[0]] = r
             out_mask[b, : m.shape[0]] = m
         return out, out_mask
 
     @torch.inference_mode()
-    def generate_ids(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int
-                     ) -> torch.Tensor:
+    def generate_ids(
+        self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int
+    ) -> torch.Tensor:
         """Greedy decoding with the original stop set ``{eos, first signal token}``.
 
         Returns the generated ids including the leading decoder start token.
         """
         stop = [self.cfg.t5.eos_token_id, self.cfg.special.first_signal]
         return self.t5.generate(
-            inputs_embeds=inputs_embeds, attention_mask=attention_mask, do_sample=False, num_beams=1,
-            max_new_tokens=max_new_tokens, eos_token_id=stop, pad_token_id=self.cfg.t5.pad_token_id,
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=stop,
+            pad_token_id=self.cfg.t5.pad_token_id,
             decoder_start_token_id=self.cfg.decoder_start_token_id,
         )
 
     @torch.inference_mode()
-    def teacher_forced(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
-                       decoder_input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def teacher_forced(
+        self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, decoder_input_ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Full forward pass: ``(logits [B,T,V], last decoder hidden state [B,T,D])``."""
-        out = self.t5(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                      decoder_input_ids=decoder_input_ids, output_hidden_states=True, return_dict=True)
+        out = self.t5(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
+            output_hidden_states=True,
+            return_dict=True,
+        )
         return out.logits, out.decoder_hidden_states[-1]
 
     @torch.inference_mode()
-    def condition_embedding(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
-                            generated_ids: torch.Tensor) -> torch.Tensor:
+    def condition_embedding(
+        self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, generated_ids: torch.Tensor
+    ) -> torch.Tensor:
         """Last decoder hidden state at the signal token appended after ``generated_ids`` ``[B, D]``.
 
         This is how the original code obtains the generator's condition once the decoder has
@@ -266,7 +281,8 @@ class InstructCellModel(nn.Module):
         return hidden[:, -1]
 
     @torch.inference_mode()
-    def generator_params(self, condition: torch.Tensor, z: torch.Tensor, log_library: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def generator_params(
+        self, condition: torch.Tensor, z: torch.Tensor, log_library: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """ZINB parameters ``(mu, theta, zi_logits)`` for the given condition, latent and log-library."""
         return self.assistant.feature_decoder(condition, z, log_library)

@@ -67,9 +67,15 @@ def export_fp32(module: nn.Module, spec: GraphSpec, example: tuple[torch.Tensor,
         with torch.no_grad(), warnings.catch_warnings(), redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                module, example, str(path), input_names=[n for n, _, _ in spec.inputs],
-                output_names=[n for n, _, _ in spec.outputs], dynamic_axes=dynamic, opset_version=OPSET,
-                do_constant_folding=True, dynamo=False,
+                module,
+                example,
+                str(path),
+                input_names=[n for n, _, _ in spec.inputs],
+                output_names=[n for n, _, _ in spec.outputs],
+                dynamic_axes=dynamic,
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
             )
     except Exception as exc:  # the exporter raises many unrelated types
         raise ExportError(f"ONNX export of graph '{spec.name}' failed: {exc}") from exc
@@ -88,8 +94,14 @@ def quantize_int8(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     try:
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-                         per_channel=True, extra_options={"MatMulConstBOnly": True})
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+            extra_options={"MatMulConstBOnly": True},
+        )
     except Exception as exc:
         raise ExportError(f"int8 quantization of {src.name} failed: {exc}") from exc
 
@@ -101,9 +113,12 @@ def convert_fp16(src: Path, dst: Path) -> None:
     try:
         model = onnx.load(str(src))
         # Softmax and the norms' reductions stay fp32 for range; they are cheap.
-        converted = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False,
-                                             op_block_list=["Softmax", "ReduceMean", "Pow", "Sqrt", "Exp", "Log",
-                                                            "Range", "Softplus"])
+        converted = convert_float_to_float16(
+            model,
+            keep_io_types=True,
+            disable_shape_infer=False,
+            op_block_list=["Softmax", "ReduceMean", "Pow", "Sqrt", "Exp", "Log", "Range", "Softplus"],
+        )
         onnx.save(converted, str(dst))
     except Exception as exc:
         raise ExportError(f"fp16 conversion of {src.name} failed: {exc}") from exc

@@ -48,8 +48,10 @@ class PackageRunner:
         # Verification alternates ONNX Runtime and PyTorch on the same cores; spinning pool
         # threads would keep burning CPU between runs and slow PyTorch down several-fold.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.sessions = {name: ort.InferenceSession(str(root / e["file"]), opts, providers=["CPUExecutionProvider"])
-                         for name, e in entries.items()}
+        self.sessions = {
+            name: ort.InferenceSession(str(root / e["file"]), opts, providers=["CPUExecutionProvider"])
+            for name, e in entries.items()
+        }
         files = self.manifest["files"]
         self.embeddings = np.load(root / files["token_embeddings"]["file"], allow_pickle=False)
         self.tokenizer = Tokenizer.from_file(str(root / files["tokenizer"]["file"]))
@@ -78,11 +80,11 @@ class PackageRunner:
         """Token rows (one placeholder each) + cells → right-padded ``inputs_embeds`` and mask."""
         placeholder = self.special["placeholder"]
         rows = []
-        for ids, cell in zip(token_ids, cells):
+        for ids, cell in zip(token_ids, cells, strict=True):
             if ids.count(placeholder) != 1:
                 raise ValueError(f"expected one placeholder token, found {ids.count(placeholder)}")
             p = ids.index(placeholder)
-            rows.append(np.concatenate([self.embeddings[ids[:p]], cell, self.embeddings[ids[p + 1:]]]))
+            rows.append(np.concatenate([self.embeddings[ids[:p]], cell, self.embeddings[ids[p + 1 :]]]))
         length = max(len(r) for r in rows)
         embeds = np.zeros((len(rows), length, self.embeddings.shape[1]), np.float32)
         mask = np.zeros((len(rows), length), np.int64)
@@ -95,19 +97,20 @@ class PackageRunner:
         """Text encoder → the decoder's per-layer cross-attention keys and values, by input name."""
         _, *cross = self.run("text_encoder", inputs_embeds=embeds, attention_mask=mask)
         names = cache_names("cross_key", self.layers) + cache_names("cross_value", self.layers)
-        return dict(zip(names, cross))
+        return dict(zip(names, cross, strict=True))
 
     def empty_cache(self, batch: int) -> dict[str, np.ndarray]:
         """Zero-length self-attention caches ``[B, H, 0, K]`` for every layer, by input name."""
         empty = np.zeros((batch, self.heads, 0, self.d_kv), np.float32)
         return {n: empty for n in cache_names("past_key", self.layers) + cache_names("past_value", self.layers)}
 
-    def step(self, ids: np.ndarray, mask: np.ndarray, past: dict[str, np.ndarray], cross: dict[str, np.ndarray]
-             ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def step(
+        self, ids: np.ndarray, mask: np.ndarray, past: dict[str, np.ndarray], cross: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """One decoder call: logits, hidden and the grown caches (named as the next call's inputs)."""
         logits, hidden, *present = self.run("decoder", input_ids=ids, encoder_attention_mask=mask, **past, **cross)
         names = cache_names("past_key", self.layers) + cache_names("past_value", self.layers)
-        return logits, hidden, dict(zip(names, present))
+        return logits, hidden, dict(zip(names, present, strict=True))
 
     def greedy(self, embeds: np.ndarray, mask: np.ndarray, max_new_tokens: int) -> np.ndarray:
         """Greedy decoding until every row emitted a stop token; finished rows continue with pad.
@@ -129,14 +132,15 @@ class PackageRunner:
                 break
         return ids
 
-    def teacher_forced(self, embeds: np.ndarray, mask: np.ndarray, ids: np.ndarray, block: int = 1
-                       ) -> tuple[np.ndarray, np.ndarray]:
+    def teacher_forced(
+        self, embeds: np.ndarray, mask: np.ndarray, ids: np.ndarray, block: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Logits ``[B, T, V]`` and hidden ``[B, T, D]`` along ``ids``, fed ``block`` tokens per step."""
         cross = self.encode_text(embeds, mask)
         past = self.empty_cache(ids.shape[0])
         logits, hidden = [], []
         for start in range(0, ids.shape[1], block):
-            lo, hi, past = self.step(ids[:, start:start + block], mask, past, cross)
+            lo, hi, past = self.step(ids[:, start : start + block], mask, past, cross)
             logits.append(lo)
             hidden.append(hi)
         return np.concatenate(logits, axis=1), np.concatenate(hidden, axis=1)
@@ -147,9 +151,14 @@ class PackageRunner:
         _, hidden = self.teacher_forced(embeds, mask, np.concatenate([ids, signal], axis=1))
         return hidden[:, -1]
 
-    def generator(self, condition: np.ndarray, z: np.ndarray, log_library: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def generator(
+        self, condition: np.ndarray, z: np.ndarray, log_library: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mu, theta, zi_logits)`` from the generator graph."""
-        mu, theta, zi = self.run("generator", condition=condition.astype(np.float32), z=z.astype(np.float32),
-                                 log_library=log_library.astype(np.float32))
+        mu, theta, zi = self.run(
+            "generator",
+            condition=condition.astype(np.float32),
+            z=z.astype(np.float32),
+            log_library=log_library.astype(np.float32),
+        )
         return mu, theta, zi

@@ -57,8 +57,13 @@ def make_pairs(cfg: ModelConfig, n: int, seed: int = 0) -> list[Pair]:
             template = "{input} " + template
         labels = list(rng.choice(_LABELS, size=int(rng.integers(2, 5)), replace=False))
         text = template.format(
-            input=cell, species=rng.choice(_SPECIES), tissue=rng.choice(_TISSUES), method=rng.choice(_METHODS),
-            drug=rng.choice(_DRUGS), choices=choices_text(labels), celltype=rng.choice(_LABELS),
+            input=cell,
+            species=rng.choice(_SPECIES),
+            tissue=rng.choice(_TISSUES),
+            method=rng.choice(_METHODS),
+            drug=rng.choice(_DRUGS),
+            choices=choices_text(labels),
+            celltype=rng.choice(_LABELS),
         )
         pairs.append(Pair(PROMPT_WRAPPER.format(prompt=text), random_counts(cfg.cell_encoder.count_dim, rng)))
     return pairs

@@ -59,8 +59,18 @@ def _pipeline(tok: Tokenizer, legacy: bool, precompiled: bytes | None, eos_id: i
 
 def _add(tok: Tokenizer, specs: list[AddedSpec]) -> None:
     for spec in sorted(specs, key=lambda s: s.id):
-        tok.add_special_tokens([AddedToken(spec.content, special=True, normalized=False,
-                                           lstrip=spec.lstrip, rstrip=spec.rstrip, single_word=False)])
+        tok.add_special_tokens(
+            [
+                AddedToken(
+                    spec.content,
+                    special=True,
+                    normalized=False,
+                    lstrip=spec.lstrip,
+                    rstrip=spec.rstrip,
+                    single_word=False,
+                )
+            ]
+        )
         got = tok.token_to_id(spec.content)
         if got != spec.id:
             raise ExportError(f"tokenizer: special token {spec.content!r} would get id {got}, expected {spec.id}")
@@ -128,9 +138,13 @@ def synthetic(base_pieces: int, extra_ids: int = 100) -> Tokenizer:
 def add_cell_tokens(tok: Tokenizer, cfg: ModelConfig) -> None:
     """Make sure ``<CELL> </CELL> <CELL0> <CELL1>`` are special tokens with the config's ids."""
     sp = cfg.special
-    wanted = [(sp.texts["start_tag"], sp.start_tag), (sp.texts["end_tag"], sp.end_tag),
-              (sp.texts["placeholder"], sp.placeholder)]
-    wanted += list(zip(sp.texts["signal_tokens"], sp.signal_tokens))
+    wanted = [
+        (sp.texts["start_tag"], sp.start_tag),
+        (sp.texts["end_tag"], sp.end_tag),
+        (sp.texts["placeholder"], sp.placeholder),
+    ]
+    # num_signal_tokens may exceed the named signal tokens: only the named ones are checked here.
+    wanted += list(zip(sp.texts["signal_tokens"], sp.signal_tokens, strict=False))
     for content, ident in sorted(wanted, key=lambda w: w[1]):
         have = tok.token_to_id(content)
         if have is None:
@@ -168,8 +182,9 @@ def slow_tokenizer_settings(directory: Path) -> tuple[int, bool, list[AddedSpec]
     legacy = bool(tcfg.get("legacy", True)) if "legacy" in tcfg else True
     specs: dict[int, AddedSpec] = {}
     for key, entry in (tcfg.get("added_tokens_decoder") or {}).items():
-        specs[int(key)] = AddedSpec(int(key), entry["content"], bool(entry.get("lstrip", False)),
-                                    bool(entry.get("rstrip", False)))
+        specs[int(key)] = AddedSpec(
+            int(key), entry["content"], bool(entry.get("lstrip", False)), bool(entry.get("rstrip", False))
+        )
     for content, ident in _read_json(directory / "added_tokens.json").items():
         specs.setdefault(int(ident), AddedSpec(int(ident), content))
     return extra_ids, legacy, list(specs.values())
@@ -237,15 +252,14 @@ class SentencePieceReference:
     def _chunk(self, text: str) -> list[int]:
         if self.legacy or not text.startswith((SPIECE_UNDERLINE, " ")):
             return self.sp.encode(text)
-        return self.sp.encode(self.unk + text)[self.unk_len:]
+        return self.sp.encode(self.unk + text)[self.unk_len :]
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` followed by ``</s>``."""
         if not self.legacy:
             text = SPIECE_UNDERLINE + text.replace(SPIECE_UNDERLINE, " ")
         chunks = self._split(text)
-        if (not self.legacy and len(chunks) > 1 and chunks[0] == SPIECE_UNDERLINE
-                and isinstance(chunks[1], AddedSpec)):
+        if not self.legacy and len(chunks) > 1 and chunks[0] == SPIECE_UNDERLINE and isinstance(chunks[1], AddedSpec):
             chunks = chunks[1:]
         ids: list[int] = []
         for chunk in chunks:

@@ -87,29 +87,31 @@ def preprocess_np(counts: np.ndarray, manifest: dict[str, Any]) -> np.ndarray:
 
 def _per_graph(runner: PackageRunner, model: InstructCellModel, report: PrecisionReport) -> None:
     modules = graph_modules(model)
-    for shape_name, kwargs in (("b2_past3_new2", {}), ("b1_past0_new1", {"batch": 1, "past": 0, "new": 1}),
-                               ("b3_past5_new1", {"batch": 3, "past": 5, "new": 1, "enc_len": 11, "seed": 1}),
-                               ("b1_past40_new1_enc150", {"batch": 1, "past": 40, "new": 1, "enc_len": 150, "seed": 2})):
+    for shape_name, kwargs in (
+        ("b2_past3_new2", {}),
+        ("b1_past0_new1", {"batch": 1, "past": 0, "new": 1}),
+        ("b3_past5_new1", {"batch": 3, "past": 5, "new": 1, "enc_len": 11, "seed": 1}),
+        ("b1_past40_new1_enc150", {"batch": 1, "past": 40, "new": 1, "enc_len": 150, "seed": 2}),
+    ):
         inputs = example_inputs(model, **kwargs)
         for name, module in modules.items():
             spec_inputs = [i["name"] for i in next(g for g in runner.manifest["graphs"] if g["name"] == name)["inputs"]]
             with torch.no_grad():
                 ref = module(*inputs[name])
             ref = ref if isinstance(ref, tuple) else (ref,)
-            got = runner.run(name, **{n: t.numpy() for n, t in zip(spec_inputs, inputs[name])})
-            errors = [rel_err(g, r.numpy()) for r, g in zip(ref, got)]
+            got = runner.run(name, **{n: t.numpy() for n, t in zip(spec_inputs, inputs[name], strict=True)})
+            errors = [rel_err(g, r.numpy()) for r, g in zip(ref, got, strict=True)]
             limits, note = [FP32_REL_LIMIT] * len(errors), ""
             if report.enforced and max(errors) > FP32_REL_LIMIT:
                 # Both are fp32 approximations of the same function: judge ONNX Runtime by its
                 # distance from the fp64 result, against PyTorch fp32's own distance from it.
                 ref64 = _graph_fp64(module, inputs[name])
-                noise = [rel_err(r.numpy(), r64) for r, r64 in zip(ref, ref64)]
-                errors = [rel_err(g, r64) for g, r64 in zip(got, ref64)]
+                noise = [rel_err(r.numpy(), r64) for r, r64 in zip(ref, ref64, strict=True)]
+                errors = [rel_err(g, r64) for g, r64 in zip(got, ref64, strict=True)]
                 limits = [max(FP32_REL_LIMIT, NOISE_FACTOR * n) for n in noise]
-                note = (f"ONNX vs fp64; PyTorch fp32 vs fp64 {max(noise):.2g}, "
-                        f"limit {NOISE_FACTOR:g}x that")
+                note = f"ONNX vs fp64; PyTorch fp32 vs fp64 {max(noise):.2g}, limit {NOISE_FACTOR:g}x that"
             outputs = next(x for x in runner.manifest["graphs"] if x["name"] == name)["outputs"]
-            for out_spec, err, limit in zip(outputs, errors, limits):
+            for out_spec, err, limit in zip(outputs, errors, limits, strict=True):
                 report.add(f"graph.{name}.{out_spec['name']}[{shape_name}]", err, limit, note)
 
 
@@ -127,8 +129,9 @@ def _tokenize(runner: PackageRunner, pairs: list[Pair]) -> list[list[int]]:
     return [runner.tokenizer.encode(p.prompt).ids for p in pairs]
 
 
-def _torch_inputs(model: InstructCellModel, ids: list[list[int]], counts: np.ndarray
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _torch_inputs(
+    model: InstructCellModel, ids: list[list[int]], counts: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     length = max(len(r) for r in ids)
     pad = model.cfg.t5.pad_token_id
     tid = torch.tensor([r + [pad] * (length - len(r)) for r in ids])
@@ -146,8 +149,14 @@ def _strip_after_stop(seq: list[int], stop: set[int]) -> list[int]:
     return seq
 
 
-def _sequence_checks(runner: PackageRunner, model: InstructCellModel, pairs: list[Pair], report: PrecisionReport,
-                     max_new_tokens: int, seed: int) -> dict[str, Any]:
+def _sequence_checks(
+    runner: PackageRunner,
+    model: InstructCellModel,
+    pairs: list[Pair],
+    report: PrecisionReport,
+    max_new_tokens: int,
+    seed: int,
+) -> dict[str, Any]:
     manifest = runner.manifest
     stop = set(manifest["special_tokens"]["stop"])
     ids = _tokenize(runner, pairs)
@@ -155,7 +164,7 @@ def _sequence_checks(runner: PackageRunner, model: InstructCellModel, pairs: lis
     greedy_equal, cell_err, tf_err, tf_block_err, cond_err, agree, total = 0, 0.0, 0.0, 0.0, 0.0, 0, 0
     mu_err = theta_err = zi_err = e2e_err = cond_e2e = 0.0
     outputs, stops, replay = [], 0, []
-    for pair, row in zip(pairs, ids):
+    for pair, row in zip(pairs, ids, strict=True):
         counts = pair.counts[None]
         t_embeds, t_mask, t_cells = _torch_inputs(model, [row], counts)
         o_cells = runner.encode_cells(preprocess_np(counts, manifest))
@@ -191,20 +200,31 @@ def _sequence_checks(runner: PackageRunner, model: InstructCellModel, pairs: lis
         cond_e2e = max(cond_e2e, rel_err(runner.condition(o_embeds, o_mask, gen_ids.numpy()), t_cond.numpy()))
         z = rng.standard_normal((1, manifest["model"]["n_latent"])).astype(np.float32)
         lib = np.array([[manifest["generator"]["library_log_means"][0]]], np.float32)
-        t_mu, t_theta, t_zi = (x.numpy() for x in model.generator_params(t_cond, torch.from_numpy(z),
-                                                                            torch.from_numpy(lib)))
+        t_mu, t_theta, t_zi = (
+            x.numpy() for x in model.generator_params(t_cond, torch.from_numpy(z), torch.from_numpy(lib))
+        )
         o_mu, o_theta, o_zi = runner.generator(t_cond.numpy(), z, lib)
-        mu_err, theta_err, zi_err = (max(mu_err, rel_err(o_mu, t_mu)), max(theta_err, rel_err(o_theta, t_theta)),
-                                     max(zi_err, rel_err(o_zi, t_zi)))
+        mu_err, theta_err, zi_err = (
+            max(mu_err, rel_err(o_mu, t_mu)),
+            max(theta_err, rel_err(o_theta, t_theta)),
+            max(zi_err, rel_err(o_zi, t_zi)),
+        )
     n = len(pairs)
     report.add("greedy.sequences_differing", n - greedy_equal, 0, f"{greedy_equal}/{n} equal token for token")
-    report.add("greedy.label_agreement", agree / total, None,
-               f"argmax agreement over {total} teacher-forced positions, end to end")
+    report.add(
+        "greedy.label_agreement",
+        agree / total,
+        None,
+        f"argmax agreement over {total} teacher-forced positions, end to end",
+    )
     report.add("cell_embeddings.rel_err", cell_err, FP32_REL_LIMIT)
     limit_tf, limit_cond, note_tf, note_cond = FP32_REL_LIMIT, FP32_REL_LIMIT, "", ""
     if report.enforced and max(tf_err, tf_block_err, cond_err) > FP32_REL_LIMIT:
         noise_tf, noise_cond = _fp32_noise(model, replay)
-        limit_tf, limit_cond = max(FP32_REL_LIMIT, NOISE_FACTOR * noise_tf), max(FP32_REL_LIMIT, NOISE_FACTOR * noise_cond)
+        limit_tf, limit_cond = (
+            max(FP32_REL_LIMIT, NOISE_FACTOR * noise_tf),
+            max(FP32_REL_LIMIT, NOISE_FACTOR * noise_cond),
+        )
         note_tf = f"; PyTorch fp32 vs fp64 {noise_tf:.2g}, limit {NOISE_FACTOR:g}x that"
         note_cond = f"PyTorch fp32 vs fp64 {noise_cond:.2g}, limit {NOISE_FACTOR:g}x that"
     report.add("teacher_forced.logits.rel_err", tf_err, limit_tf, "one token per step" + note_tf)
@@ -235,8 +255,9 @@ def _fp32_noise(model: InstructCellModel, replay: list[tuple]) -> tuple[float, f
     return noise_tf, noise_cond
 
 
-def _batched_greedy(runner: PackageRunner, model: InstructCellModel, pairs: list[Pair], report: PrecisionReport,
-                    max_new_tokens: int) -> None:
+def _batched_greedy(
+    runner: PackageRunner, model: InstructCellModel, pairs: list[Pair], report: PrecisionReport, max_new_tokens: int
+) -> None:
     ids = _tokenize(runner, pairs)
     counts = np.stack([p.counts for p in pairs])
     t_embeds, t_mask, _ = _torch_inputs(model, ids, counts)
@@ -247,8 +268,15 @@ def _batched_greedy(runner: PackageRunner, model: InstructCellModel, pairs: list
     report.add("greedy.batched_padded_differs", 0 if same else 1, 0, f"batch of {len(pairs)} padded prompts")
 
 
-def verify_precision(root: Path, model: InstructCellModel, precision: str, pairs: list[Pair], max_new_tokens: int,
-                     seed: int, threads: int) -> tuple[PrecisionReport, dict[str, Any]]:
+def verify_precision(
+    root: Path,
+    model: InstructCellModel,
+    precision: str,
+    pairs: list[Pair],
+    max_new_tokens: int,
+    seed: int,
+    threads: int,
+) -> tuple[PrecisionReport, dict[str, Any]]:
     """Run every comparison for one precision."""
     report = PrecisionReport(precision, enforced=precision == "fp32")
     stats: dict[str, Any] = {}
@@ -268,8 +296,15 @@ def verify_precision(root: Path, model: InstructCellModel, precision: str, pairs
     return report, stats
 
 
-def verify_package(root: Path, model: InstructCellModel, precisions: list[str] | None = None, n_pairs: int = MIN_PAIRS,
-                   max_new_tokens: int = 16, seed: int = 0, threads: int = 2) -> dict[str, Any]:
+def verify_package(
+    root: Path,
+    model: InstructCellModel,
+    precisions: list[str] | None = None,
+    n_pairs: int = MIN_PAIRS,
+    max_new_tokens: int = 16,
+    seed: int = 0,
+    threads: int = 2,
+) -> dict[str, Any]:
     """Verify every (or the named) precision of the package at ``root``; raise when fp32 fails."""
     start = time.time()
     manifest = read_manifest(root)
@@ -288,13 +323,16 @@ def verify_package(root: Path, model: InstructCellModel, precisions: list[str] |
     for precision in precisions:
         report, stats = verify_precision(root, model, precision, pairs, max_new_tokens, seed, threads)
         result["precisions"][precision] = {
-            "enforced": report.enforced, "error": report.error, "stats": stats,
+            "enforced": report.enforced,
+            "error": report.error,
+            "stats": stats,
             "checks": [{**asdict(c), "passed": c.passed} for c in report.checks],
         }
         if report.enforced and report.error:
             failures.append(report.error)
-        failures += [f"{precision} {c.name} = {c.value:.3g} > {c.limit:g} {c.detail}".strip()
-                     for c in report.failures()]
+        failures += [
+            f"{precision} {c.name} = {c.value:.3g} > {c.limit:g} {c.detail}".strip() for c in report.failures()
+        ]
     result["seconds"] = round(time.time() - start, 1)
     result["passed"] = not failures
     if failures:
@@ -307,4 +345,3 @@ def _check_embeddings(root: Path, manifest: dict[str, Any], model: InstructCellM
     ref = model.t5.shared.weight.detach().numpy()
     if table.shape != ref.shape or not np.array_equal(table, ref):
         raise VerificationError("token_embeddings.npy differs from the model's embedding matrix")
-

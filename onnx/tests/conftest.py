@@ -34,27 +34,77 @@ def train_spiece() -> bytes:
     """A small T5-style SentencePiece Unigram model (pad 0, eos 1, unk 2)."""
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(CORPUS), model_writer=buf, vocab_size=400, model_type="unigram", pad_id=0,
-        eos_id=1, unk_id=2, bos_id=-1, pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>", minloglevel=2,
-        hard_vocab_limit=False)
+        sentence_iterator=iter(CORPUS),
+        model_writer=buf,
+        vocab_size=400,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        pad_piece="<pad>",
+        eos_piece="</s>",
+        unk_piece="<unk>",
+        minloglevel=2,
+        hard_vocab_limit=False,
+    )
     return buf.getvalue()
 
 
 def _tokenizer_files(directory: Path, n_pieces: int) -> None:
     cells = ["<CELL>", "</CELL>", "<CELL0>", "<CELL1>"]
-    extra = {str(n_pieces + 99 - i): {"content": f"<extra_id_{i}>", "lstrip": True, "rstrip": True,
-                                      "normalized": False, "single_word": False, "special": True}
-             for i in range(100)}
-    added = {str(n_pieces + 100 + j): {"content": c, "lstrip": False, "rstrip": False, "normalized": False,
-                                       "single_word": False, "special": True} for j, c in enumerate(cells)}
-    base = {str(i): {"content": c, "lstrip": False, "rstrip": False, "normalized": False, "single_word": False,
-                     "special": True} for i, c in enumerate(["<pad>", "</s>", "<unk>"])}
-    (directory / "tokenizer_config.json").write_text(json.dumps({
-        "add_prefix_space": True, "added_tokens_decoder": {**base, **extra, **added}, "extra_ids": 100,
-        "legacy": False, "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>",
-        "tokenizer_class": "T5Tokenizer"}))
-    (directory / "added_tokens.json").write_text(json.dumps(
-        {**{v["content"]: int(k) for k, v in extra.items()}, **{v["content"]: int(k) for k, v in added.items()}}))
+    extra = {
+        str(n_pieces + 99 - i): {
+            "content": f"<extra_id_{i}>",
+            "lstrip": True,
+            "rstrip": True,
+            "normalized": False,
+            "single_word": False,
+            "special": True,
+        }
+        for i in range(100)
+    }
+    added = {
+        str(n_pieces + 100 + j): {
+            "content": c,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "single_word": False,
+            "special": True,
+        }
+        for j, c in enumerate(cells)
+    }
+    base = {
+        str(i): {
+            "content": c,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "single_word": False,
+            "special": True,
+        }
+        for i, c in enumerate(["<pad>", "</s>", "<unk>"])
+    }
+    (directory / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "add_prefix_space": True,
+                "added_tokens_decoder": {**base, **extra, **added},
+                "extra_ids": 100,
+                "legacy": False,
+                "eos_token": "</s>",
+                "pad_token": "<pad>",
+                "unk_token": "<unk>",
+                "tokenizer_class": "T5Tokenizer",
+            }
+        )
+    )
+    (directory / "added_tokens.json").write_text(
+        json.dumps(
+            {**{v["content"]: int(k) for k, v in extra.items()}, **{v["content"]: int(k) for k, v in added.items()}}
+        )
+    )
     (directory / "special_tokens_map.json").write_text(json.dumps({"eos_token": "</s>", "pad_token": "<pad>"}))
 
 
@@ -114,6 +164,7 @@ def tiny_package(tmp_path_factory) -> Path:
     from instructcell_onnx.cli import main
 
     out = tmp_path_factory.mktemp("pkg") / "tiny"
-    assert main(["export", "--random-init", "--preset", "tiny", "--out", str(out),
-                 "--precision", "fp32,int8,fp16"]) == 0
+    assert (
+        main(["export", "--random-init", "--preset", "tiny", "--out", str(out), "--precision", "fp32,int8,fp16"]) == 0
+    )
     return out

@@ -59,6 +59,7 @@ def test_shape_mismatch_is_named(checkpoint_copy):
 def test_inconsistent_tied_weights_are_rejected(checkpoint_copy):
     def edit(state):
         state["assistant.base_model.lm_head.weight"] = state["assistant.base_model.shared.weight"] + 1
+
     _rewrite(checkpoint_copy, edit)
     with pytest.raises(ExportError, match="tied weights differ"):
         load_checkpoint(checkpoint_copy)

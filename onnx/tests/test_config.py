@@ -32,15 +32,18 @@ def test_absent_cell_sections_take_original_defaults():
     assert cfg.generator.n_latent == 256 and cfg.generator.n_hidden == 1024 and cfg.generator.adaptive_library
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda r: r.update(model_type="t5"), "model_type is 't5'"),
-    (lambda r: r["base_model_config"].update(model_type="gpt2"), "only 't5'"),
-    (lambda r: r["base_model_config"].update(special_tokens_index_dict=None), "special_tokens_index_dict"),
-    (lambda r: r["base_model_config"]["special_tokens_index_dict"].pop("placeholder"), "'placeholder'"),
-    (lambda r: r["feature_decoder_config"].update(use_batch_norm="both"), "use_batch_norm"),
-    (lambda r: r["base_model_config"].update(tie_word_embeddings=False), "tie_word_embeddings"),
-    (lambda r: r.pop("base_model_config"), "base_model_config is missing"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda r: r.update(model_type="t5"), "model_type is 't5'"),
+        (lambda r: r["base_model_config"].update(model_type="gpt2"), "only 't5'"),
+        (lambda r: r["base_model_config"].update(special_tokens_index_dict=None), "special_tokens_index_dict"),
+        (lambda r: r["base_model_config"]["special_tokens_index_dict"].pop("placeholder"), "'placeholder'"),
+        (lambda r: r["feature_decoder_config"].update(use_batch_norm="both"), "use_batch_norm"),
+        (lambda r: r["base_model_config"].update(tie_word_embeddings=False), "tie_word_embeddings"),
+        (lambda r: r.pop("base_model_config"), "base_model_config is missing"),
+    ],
+)
 def test_bad_configs_are_named(mutate, message):
     raw = _raw()
     mutate(raw)

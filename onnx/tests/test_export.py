@@ -24,8 +24,9 @@ def test_manifest_describes_every_file(tiny_package):
     assert m["source"] == {"kind": "random-init", "preset": "tiny", "seed": 0}
     graphs = {(g["name"], g["precision"], g.get("int8_weights")) for g in m["graphs"]}
     names = ("cell_encoder", "text_encoder", "decoder", "generator")
-    assert graphs == {(n, p, w) for n in names
-                      for p, w in (("fp32", None), ("int8", "signed"), ("int8", "unsigned"), ("fp16", None))}
+    assert graphs == {
+        (n, p, w) for n in names for p, w in (("fp32", None), ("int8", "signed"), ("int8", "unsigned"), ("fp16", None))
+    }
     for entry in list(m["files"].values()) + m["graphs"]:
         assert sha256_file(tiny_package / entry["file"]) == entry["sha256"]
     sp = m["special_tokens"]
@@ -38,8 +39,11 @@ def test_manifest_describes_every_file(tiny_package):
     dec = next(g for g in m["graphs"] if g["name"] == "decoder" and g["precision"] == "fp32")
     layers = m["model"]["num_decoder_layers"]
     per_layer = lambda *prefixes: [f"{p}_{i}" for p in prefixes for i in range(layers)]  # noqa: E731
-    assert [i["name"] for i in dec["inputs"]] == ["input_ids", "encoder_attention_mask",
-                                                 *per_layer("past_key", "past_value", "cross_key", "cross_value")]
+    assert [i["name"] for i in dec["inputs"]] == [
+        "input_ids",
+        "encoder_attention_mask",
+        *per_layer("past_key", "past_value", "cross_key", "cross_value"),
+    ]
     assert [o["name"] for o in dec["outputs"]] == ["logits", "hidden", *per_layer("present_key", "present_value")]
     enc = next(g for g in m["graphs"] if g["name"] == "text_encoder" and g["precision"] == "fp32")
     assert [o["name"] for o in enc["outputs"]] == ["encoder_hidden_states", *per_layer("cross_key", "cross_value")]
@@ -61,10 +65,13 @@ def test_export_verification_report(tiny_package):
 
 
 def test_verify_command_passes_and_detects_tampering(tiny_package, tmp_path):
-    assert main(["verify", "--package", str(tiny_package), "--precision", "fp32",
-                 "--report", str(tmp_path / "r.json")]) == 0
+    assert (
+        main(["verify", "--package", str(tiny_package), "--precision", "fp32", "--report", str(tmp_path / "r.json")])
+        == 0
+    )
     assert json.loads((tmp_path / "r.json").read_text())["passed"]
     import shutil
+
     bad = tmp_path / "bad"
     shutil.copytree(tiny_package, bad)
     graph = bad / "fp32" / "generator.onnx"
@@ -88,8 +95,10 @@ def test_verification_fails_when_weights_change(tmp_path):
     ck = tmp_path / "ck"
     write_checkpoint(ck)
     out = tmp_path / "pkg"
-    assert main(["export", "--checkpoint", str(ck), "--variant", "instruct", "--out", str(out),
-                 "--precision", "fp32"]) == 0
+    assert (
+        main(["export", "--checkpoint", str(ck), "--variant", "instruct", "--out", str(out), "--precision", "fp32"])
+        == 0
+    )
     state = load_file(str(ck / "model.safetensors"))
     key = "assistant.base_model.decoder.block.0.layer.2.DenseReluDense.wo.weight"
     state[key] = state[key] * 1.01
@@ -113,21 +122,23 @@ def test_corrupted_checkpoint_names_the_problem(checkpoint_copy, tmp_path, capsy
 def test_gene_vocabulary_of_wrong_length(checkpoint_copy, tmp_path, capsys):
     genes = tmp_path / "genes.txt"
     genes.write_text("A\nB\nC\n")
-    _export_fails(["--checkpoint", str(checkpoint_copy), "--gene-vocab", str(genes)], tmp_path / "pkg", capsys,
-                  "has 3 symbols but the model's cell encoder takes 40 genes")
+    _export_fails(
+        ["--checkpoint", str(checkpoint_copy), "--gene-vocab", str(genes)],
+        tmp_path / "pkg",
+        capsys,
+        "has 3 symbols but the model's cell encoder takes 40 genes",
+    )
 
 
 def test_missing_gene_list_and_variant(checkpoint_copy, tmp_path, capsys):
-    _export_fails(["--checkpoint", str(checkpoint_copy.parent / "absent")], tmp_path / "p0", capsys,
-                  "does not exist")
+    _export_fails(["--checkpoint", str(checkpoint_copy.parent / "absent")], tmp_path / "p0", capsys, "does not exist")
     (checkpoint_copy / "genes.json").unlink()
     _export_fails(["--checkpoint", str(checkpoint_copy)], tmp_path / "p1", capsys, "pass --gene-vocab")
     renamed = checkpoint_copy.with_name("plain")
     checkpoint_copy.rename(renamed)
     genes = tmp_path / "g.json"
     genes.write_text(json.dumps([f"G{i}" for i in range(40)]))
-    _export_fails(["--checkpoint", str(renamed), "--gene-vocab", str(genes)], tmp_path / "p2", capsys,
-                  "pass --variant")
+    _export_fails(["--checkpoint", str(renamed), "--gene-vocab", str(genes)], tmp_path / "p2", capsys, "pass --variant")
 
 
 def test_wrong_model_type(checkpoint_copy, tmp_path, capsys):
@@ -157,15 +168,33 @@ def test_bad_precision_and_pairs(tmp_path, capsys):
 
 
 def test_module_entry_point_exit_code(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "instructcell_onnx", "verify", "--package", str(tmp_path)],
-                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "instructcell_onnx", "verify", "--package", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert proc.returncode == EXIT_INPUT and "not a model package" in proc.stderr
 
 
 @pytest.mark.skipif(not (REFERENCE / "checkpoint-tiny-random").is_dir(), reason="shared reference data not present")
 def test_reference_checkpoint_exports_and_verifies(tmp_path):
     out = tmp_path / "ref"
-    assert main(["export", "--checkpoint", str(REFERENCE / "checkpoint-tiny-random"), "--variant", "instruct",
-                 "--out", str(out), "--precision", "fp32"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                str(REFERENCE / "checkpoint-tiny-random"),
+                "--variant",
+                "instruct",
+                "--out",
+                str(out),
+                "--precision",
+                "fp32",
+            ]
+        )
+        == 0
+    )
     m = json.loads((out / "manifest.json").read_text())
     assert m["model"]["num_genes"] == 500 and m["special_tokens"]["placeholder"] == 2102

@@ -15,8 +15,9 @@ HELPER = Path(__file__).parent / "helpers" / "kill_export.py"
 
 def test_killed_exports_leave_old_or_new_package_and_no_temporaries(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    run = subprocess.run([sys.executable, str(HELPER), str(tmp_path), "50"], capture_output=True, text=True,
-                         env=env, timeout=1800)
+    run = subprocess.run(
+        [sys.executable, str(HELPER), str(tmp_path), "50"], capture_output=True, text=True, env=env, timeout=1800
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     print(summary)
@@ -37,7 +38,8 @@ def test_sweep_restores_a_cut_replacement_and_removes_dead_partials(tmp_path):
     (tmp_path / f".pkg.partial-elsewhere-{dead}-3").mkdir()
     leftovers.sweep(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [".other.partial-" + f"{h}-{os.getpid()}-2", f".pkg.partial-elsewhere-{dead}-3", "pkg"])
+        [".other.partial-" + f"{h}-{os.getpid()}-2", f".pkg.partial-elsewhere-{dead}-3", "pkg"]
+    )
     assert (tmp_path / "pkg" / "manifest.json").read_text() == "{}"
 
 

@@ -11,8 +11,9 @@ def test_bucket_lookup_equals_transformers():
     rel = torch.arange(-600, 600)
     for bidirectional in (True, False):
         for buckets, distance in ((32, 128), (16, 20)):
-            ref = T5Attention._relative_position_bucket(rel, bidirectional=bidirectional, num_buckets=buckets,
-                                                        max_distance=distance)
+            ref = T5Attention._relative_position_bucket(
+                rel, bidirectional=bidirectional, num_buckets=buckets, max_distance=distance
+            )
             got = bucket_table(bidirectional, buckets, distance)[torch.clamp(rel, -distance, distance) + distance]
             assert torch.equal(ref, got)
 
@@ -32,7 +33,7 @@ def test_encoder_and_cached_decoder_match_transformers():
         past = [torch.zeros(batch, heads, 0, d_kv)] * (2 * layers)
         logits, states = [], []
         for start in range(0, 30, 7):  # uneven blocks exercise past lengths 0, 7, 14, ...
-            lo, hi, *past = graphs["decoder"](ids[:, start:start + 7], mask, *past, *cross)
+            lo, hi, *past = graphs["decoder"](ids[:, start : start + 7], mask, *past, *cross)
             logits.append(lo)
             states.append(hi)
     assert torch.allclose(hidden, ref_hidden, atol=1e-5)
@@ -44,7 +45,7 @@ def test_encoder_and_cached_decoder_match_transformers():
 def test_random_init_is_deterministic_and_outputs_vary():
     _, a, _, _ = random_model("tiny", 7)
     _, b, _, _ = random_model("tiny", 7)
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
     embeds, mask = example_inputs(a, batch=2)["text_encoder"]
     out = a.generate_ids(embeds, mask, 8)

@@ -20,8 +20,9 @@ def _matmul(path, weight):
     k, n = weight.shape
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["m", k])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", n])
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [x], [y],
-                              [numpy_helper.from_array(weight, "w")])
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [x], [y], [numpy_helper.from_array(weight, "w")]
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
@@ -46,8 +47,13 @@ def test_unsigned_graph_computes_the_exact_integer_product(tmp_path):
     x = rng.uniform(0.9, 1.0, (3, k)).astype(np.float32)
     x[:, 0] = 0.0  # puts the zero point at 0, so activations reach 255
     _matmul(tmp_path / "f.onnx", weight)
-    quantize_dynamic(str(tmp_path / "f.onnx"), str(tmp_path / "s.onnx"), weight_type=QuantType.QInt8,
-                     per_channel=True, extra_options={"MatMulConstBOnly": True})
+    quantize_dynamic(
+        str(tmp_path / "f.onnx"),
+        str(tmp_path / "s.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"MatMulConstBOnly": True},
+    )
     assert to_unsigned(tmp_path / "s.onnx", tmp_path / "u.onnx") == 2
     inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(tmp_path / "u.onnx")).graph.initializer}
     signed = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(tmp_path / "s.onnx")).graph.initializer}
@@ -56,7 +62,8 @@ def test_unsigned_graph_computes_the_exact_integer_product(tmp_path):
             assert inits[name].dtype == np.uint8
             assert np.array_equal(inits[name].astype(np.int16) - 128, values.astype(np.int16))
     run = lambda f: ort.InferenceSession(str(tmp_path / f), providers=["CPUExecutionProvider"]).run(  # noqa: E731
-        None, {"x": x})[0]
+        None, {"x": x}
+    )[0]
     ref = _reference(x, weight)
     np.testing.assert_allclose(run("u.onnx"), ref, rtol=1e-5)
     if preferred_weights() == "signed":  # exact here too; elsewhere the products saturate
@@ -69,12 +76,15 @@ def test_to_unsigned_refuses_graphs_without_quantized_weights(tmp_path):
         to_unsigned(tmp_path / "f.onnx", tmp_path / "u.onnx")
 
 
-@pytest.mark.parametrize("flags, expected", [
-    ("fpu sse avx2 avx512f avx512_vnni", "signed"),
-    ("fpu sse avx2 avx_vnni", "signed"),
-    ("fpu sse avx2 fma", "unsigned"),
-    ("fpu sse avx2 avx512f avx512bw", "unsigned"),
-])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ("fpu sse avx2 avx512f avx512_vnni", "signed"),
+        ("fpu sse avx2 avx_vnni", "signed"),
+        ("fpu sse avx2 fma", "unsigned"),
+        ("fpu sse avx2 avx512f avx512bw", "unsigned"),
+    ],
+)
 def test_preferred_weights_follow_vnni(flags, expected):
     assert preferred_weights(f"processor\t: 0\nflags\t\t: {flags}\n") == expected
 
@@ -95,8 +105,9 @@ def test_add_unsigned_upgrades_an_older_package(tiny_package, tmp_path):
     shutil.rmtree(old / UNSIGNED_DIR)
     m = read_manifest(old)
     m["format_version"] = 2
-    m["graphs"] = [{k: v for k, v in g.items() if k != "int8_weights"} for g in m["graphs"]
-                   if g.get("int8_weights") != "unsigned"]
+    m["graphs"] = [
+        {k: v for k, v in g.items() if k != "int8_weights"} for g in m["graphs"] if g.get("int8_weights") != "unsigned"
+    ]
     (old / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(ExportError, match="no complete set of int8 \\(unsigned weights\\)"):
         PackageRunner(old, "int8", int8_weights="unsigned")

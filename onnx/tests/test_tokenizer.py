@@ -37,7 +37,7 @@ def test_cell_tokens_are_special_with_config_ids(checkpoint_dir):
     assert added["<CELL1>"] == (sp.first_signal, True)
     ids = tok.encode("a <CELL><CELL0></CELL> b").ids
     at = ids.index(sp.start_tag)
-    assert ids[at:at + 3] == [sp.start_tag, sp.placeholder, sp.end_tag] and ids[-1] == 1
+    assert ids[at : at + 3] == [sp.start_tag, sp.placeholder, sp.end_tag] and ids[-1] == 1
 
 
 def test_reference_detects_a_wrong_conversion(checkpoint_dir):
@@ -51,6 +51,7 @@ def test_reference_detects_a_wrong_conversion(checkpoint_dir):
 
 def test_id_clash_is_an_error(checkpoint_copy):
     import json
+
     raw = json.loads((checkpoint_copy / "config.json").read_text())
     raw["base_model_config"]["special_tokens_index_dict"]["placeholder"] += 1
     raw["base_model_config"]["special_tokens_index_dict"]["end_tag"] -= 1

@@ -32,9 +32,14 @@ def make(work: Path, n_genes: int, n_latent: int) -> None:
     for i in range(N_PAIRS):
         t = _INSTRUCTIONS[i % len(_INSTRUCTIONS)]
         t = t if "{input}" in t else "{input} " + t
-        for key, value in (("{choices}", choices_text(["Alpha", "Beta", "T cell"])), ("{species}", "human"),
-                           ("{tissue}", "liver"), ("{method}", "Smart-seq2"), ("{drug}", "cisplatin"),
-                           ("{celltype}", "B cell")):
+        for key, value in (
+            ("{choices}", choices_text(["Alpha", "Beta", "T cell"])),
+            ("{species}", "human"),
+            ("{tissue}", "liver"),
+            ("{method}", "Smart-seq2"),
+            ("{drug}", "cisplatin"),
+            ("{celltype}", "B cell"),
+        ):
             t = t.replace(key, value)
         if i % 4 == 3:
             t = t.replace("{input} ", "{input}")  # text glued to the closing cell tag
@@ -66,19 +71,39 @@ def original(work: Path, checkpoint: Path) -> None:
         with torch.no_grad():
             c = x["input_counts"]
             feats = a.feature_encoder(torch.log1p(c / c.sum(-1, keepdim=True) * 1e4))
-            merged = a._merge_input_ids_with_features(ids, a.base_model.get_input_embeddings()(ids), feats,
-                                                      torch.ones_like(ids))
-            gen = a.base_model.generate(inputs_embeds=merged["inputs_embeds"], attention_mask=merged["attention_mask"],
-                                        do_sample=False, max_new_tokens=MAX_NEW, eos_token_id=eos)
+            merged = a._merge_input_ids_with_features(
+                ids, a.base_model.get_input_embeddings()(ids), feats, torch.ones_like(ids)
+            )
+            gen = a.base_model.generate(
+                inputs_embeds=merged["inputs_embeds"],
+                attention_mask=merged["attention_mask"],
+                do_sample=False,
+                max_new_tokens=MAX_NEW,
+                eos_token_id=eos,
+            )
             sig = torch.cat([gen, torch.full((1, 1), signal)], 1)
-            last = a.base_model(inputs_embeds=merged["inputs_embeds"], decoder_input_ids=sig, return_dict=True,
-                                output_hidden_states=True).decoder_hidden_states[-1]
+            last = a.base_model(
+                inputs_embeds=merged["inputs_embeds"],
+                decoder_input_ids=sig,
+                return_dict=True,
+                output_hidden_states=True,
+            ).decoder_hidden_states[-1]
             cond = a._get_condition_embeds(last, sig)[:, 0]
             px = a.feature_decoder.base_model.generative(
-                z=torch.from_numpy(inp["z"][i:i + 1]), library=torch.from_numpy(inp["lib"][i:i + 1]),
-                batch_ids=torch.zeros(1, 1, dtype=torch.long), cont_covs=a.feature_decoder.mapping_layer(cond))["p_gene"]
-        for key, value in (("ids", ids), ("gen", gen), ("feats", feats), ("cond", cond), ("mu", px.mu),
-                           ("theta", px.theta), ("zi", px.zi_logits)):
+                z=torch.from_numpy(inp["z"][i : i + 1]),
+                library=torch.from_numpy(inp["lib"][i : i + 1]),
+                batch_ids=torch.zeros(1, 1, dtype=torch.long),
+                cont_covs=a.feature_decoder.mapping_layer(cond),
+            )["p_gene"]
+        for key, value in (
+            ("ids", ids),
+            ("gen", gen),
+            ("feats", feats),
+            ("cond", cond),
+            ("mu", px.mu),
+            ("theta", px.theta),
+            ("zi", px.zi_logits),
+        ):
             out[f"{key}{i}"] = value.numpy()
         out[f"text{i}"] = np.array(res["texts"][0])
     np.savez(work / "original.npz", **out)
@@ -98,19 +123,25 @@ def compare(work: Path, package: Path) -> None:
     for i, text in enumerate(instr):
         ids = r.tokenizer.encode(PROMPT_WRAPPER.format(prompt=text.format(input=cell))).ids
         same_ids += ids == o[f"ids{i}"][0].tolist()
-        cells = r.encode_cells(preprocess_np(inp["counts"][i:i + 1], r.manifest))
+        cells = r.encode_cells(preprocess_np(inp["counts"][i : i + 1], r.manifest))
         embeds, mask = r.splice([ids], cells)
         gen = r.greedy(embeds, mask, MAX_NEW)
         same_gen += gen[0].tolist() == o[f"gen{i}"][0].tolist()
         same_text += r.tokenizer.decode(gen[0].tolist(), skip_special_tokens=True) == str(o[f"text{i}"])
-        mu, theta, zi = r.generator(o[f"cond{i}"], inp["z"][i:i + 1], inp["lib"][i:i + 1])
-        for key, got, ref in (("cells", cells, o[f"feats{i}"]), ("condition", r.condition(embeds, mask, o[f"gen{i}"]),
-                              o[f"cond{i}"]), ("mu", mu, o[f"mu{i}"]), ("theta", theta, o[f"theta{i}"]),
-                              ("zi_logits", zi, o[f"zi{i}"])):
+        mu, theta, zi = r.generator(o[f"cond{i}"], inp["z"][i : i + 1], inp["lib"][i : i + 1])
+        for key, got, ref in (
+            ("cells", cells, o[f"feats{i}"]),
+            ("condition", r.condition(embeds, mask, o[f"gen{i}"]), o[f"cond{i}"]),
+            ("mu", mu, o[f"mu{i}"]),
+            ("theta", theta, o[f"theta{i}"]),
+            ("zi_logits", zi, o[f"zi{i}"]),
+        ):
             err[key] = max(err[key], rel_err(got, ref))
     n = len(instr)
-    print(f"{n} pairs: prompt token ids equal {same_ids}/{n}, greedy ids equal {same_gen}/{n}, "
-          f"decoded text equal {same_text}/{n}")
+    print(
+        f"{n} pairs: prompt token ids equal {same_ids}/{n}, greedy ids equal {same_gen}/{n}, "
+        f"decoded text equal {same_text}/{n}"
+    )
     print("max relative errors: " + ", ".join(f"{k} {v:.2e}" for k, v in err.items()))
 
 

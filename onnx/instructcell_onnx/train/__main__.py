@@ -1,10 +1,13 @@
 """``python -m instructcell_onnx.train``: train, save the checkpoint, export + verify, evaluate.
 
-Run from ``onnx/``. Defaults reproduce the committed ``models/pbmc-small`` package and, in a
-checkout of the repository, regenerate the Rust golden fixtures of that package
-(``tests/data/golden/make_golden_trained.py``)::
+Every location is an argument: the package directory (``--out``), the checkpoint directory
+(``--checkpoint``) and, optionally, the golden-fixture script to run on the result
+(``--golden-script``). From ``onnx/`` in a checkout of the repository, this reproduces the
+committed ``models/pbmc-small`` package and regenerates the Rust golden fixtures of that package::
 
-    .venv/bin/python -m instructcell_onnx.train --out models/pbmc-small
+    .venv/bin/python -m instructcell_onnx.train --out models/pbmc-small \
+        --checkpoint ../target/pbmc-small-instruct \
+        --golden-script ../tests/data/golden/make_golden_trained.py
 """
 
 from __future__ import annotations
@@ -22,34 +25,71 @@ import torch
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m instructcell_onnx.train", description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=Path("models/pbmc-small"), help="package directory (replaced)")
-    p.add_argument("--checkpoint", type=Path, default=Path("../target/pbmc-small-instruct"),
-                   help="where the trained checkpoint is saved (save_pretrained layout)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="package directory (replaced); the repository's is onnx/models/pbmc-small",
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        required=True,
+        help="where the trained checkpoint is saved (save_pretrained layout); the repository's "
+        "golden-fixture script expects target/pbmc-small-instruct",
+    )
+    p.add_argument(
+        "--golden-script",
+        type=Path,
+        default=None,
+        help="golden-fixture script run on the new checkpoint and package afterwards (the repository's "
+        "tests/data/golden/make_golden_trained.py); without it no fixtures are regenerated",
+    )
     p.add_argument("--epochs", type=int, default=None, help="override the number of epochs (joint phase)")
-    p.add_argument("--generator-steps", type=int, default=None,
-                   help="override the number of steps of the generator-only phase (0 skips it)")
+    p.add_argument(
+        "--generator-steps",
+        type=int,
+        default=None,
+        help="override the number of steps of the generator-only phase (0 skips it)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads (results were produced with 1)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch and ONNX Runtime threads (results were produced with 1)"
+    )
     p.add_argument("--skip-train", action="store_true", help="export and evaluate an existing --checkpoint")
-    p.add_argument("--skip-fixtures", action="store_true",
-                   help="do not regenerate tests/data/golden/pbmc_small.json afterwards")
+    p.add_argument("--skip-fixtures", action="store_true", help="do not run --golden-script afterwards")
     return p
 
 
+def _check_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse missing inputs before spending minutes on training."""
+    if args.skip_train and not args.checkpoint.is_dir():
+        p.error(f"--skip-train needs an existing --checkpoint: no directory {args.checkpoint}")
+    if args.golden_script is not None and not args.skip_fixtures and not args.golden_script.is_file():
+        p.error(f"--golden-script: no file {args.golden_script}")
+
+
 def _fixtures(args: argparse.Namespace, log) -> int:
-    """Regenerate the golden fixtures of the new package (only inside the repository checkout)."""
+    """Run the golden-fixture script (``--golden-script``) on the new checkpoint and package."""
     import subprocess
 
-    root = Path(__file__).resolve().parents[3]
-    script = root / "tests" / "data" / "golden" / "make_golden_trained.py"
-    if not script.is_file():
-        log(f"no {script}: golden fixtures not regenerated")
+    if args.skip_fixtures or args.golden_script is None:
+        log("golden fixtures not regenerated" + ("" if args.skip_fixtures else " (no --golden-script)"))
         return 0
-    env = {**os.environ, "PYTHONPATH": str(root / "onnx")}
-    cmd = [sys.executable, str(script), "--checkpoint", str(args.checkpoint.resolve()), "--package",
-           str(args.out.resolve())]
-    log("regenerating golden fixtures ...")
-    return subprocess.run(cmd, env=env, cwd=root).returncode
+    script = args.golden_script.resolve()
+    # The script imports instructcell_onnx: give it this process's import path, so that it runs this very code.
+    import_path = [os.path.abspath(entry) for entry in sys.path]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(import_path)}
+    cmd = [
+        sys.executable,
+        str(script),
+        "--checkpoint",
+        str(args.checkpoint.resolve()),
+        "--package",
+        str(args.out.resolve()),
+    ]
+    log(f"regenerating golden fixtures with {script} ...")
+    return subprocess.run(cmd, env=env, cwd=script.parent).returncode
 
 
 def _train(args: argparse.Namespace, log) -> dict[str, object]:
@@ -75,11 +115,26 @@ def _train(args: argparse.Namespace, log) -> dict[str, object]:
     stats = train(model, tok, pbmc, drug_labels, settings, log)
     if settings.generator_steps > 0:
         t = time.time()
-        bank = condition_bank(model, tok, pbmc, settings.generator_prompts_per_type, settings.chat_fraction,
-                              np.random.default_rng([settings.seed, 2]))
+        bank = condition_bank(
+            model,
+            tok,
+            pbmc,
+            settings.generator_prompts_per_type,
+            settings.chat_fraction,
+            np.random.default_rng([settings.seed, 2]),
+        )
         stats["generator_phase"] = train_generator(
-            model, bank, pbmc, settings.generator_steps, settings.generator_batch_size, settings.generator_lr,
-            settings.generator_kl_weight, settings.weight_decay, settings.seed + 2, log)
+            model,
+            bank,
+            pbmc,
+            settings.generator_steps,
+            settings.generator_batch_size,
+            settings.generator_lr,
+            settings.generator_kl_weight,
+            settings.weight_decay,
+            settings.seed + 2,
+            log,
+        )
         stats["generator_phase"]["seconds_with_conditions"] = round(time.time() - t, 1)
     log_lib = np.log(pbmc.counts[pbmc.part("train")].sum(axis=1))
     vae = model.assistant.feature_decoder.base_model
@@ -88,8 +143,13 @@ def _train(args: argparse.Namespace, log) -> dict[str, object]:
         vae.library_log_vars.fill_(float(log_lib.var()))
     S.save_checkpoint(args.checkpoint, raw, model, tok, pbmc.genes)
     params = sum(p.numel() for p in model.parameters())
-    return {**stats, "parameters": params, "settings": vars(settings), "drug_threshold": round(threshold, 4),
-            "tokenizer_size": tok.get_vocab_size(with_added_tokens=True)}
+    return {
+        **stats,
+        "parameters": params,
+        "settings": vars(settings),
+        "drug_threshold": round(threshold, 4),
+        "tokenizer_size": tok.get_vocab_size(with_added_tokens=True),
+    }
 
 
 def _add_label_sets(out: Path, cell_types: list[str]) -> None:
@@ -110,7 +170,9 @@ def _add_label_sets(out: Path, cell_types: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the whole pipeline; exit status as ``python -m instructcell_onnx export``."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
     import transformers
 
     from ..cli import main as cli_main
@@ -133,8 +195,22 @@ def main(argv: list[str] | None = None) -> int:
     card = args.out / "README.md"
     card_text = card.read_text(encoding="utf-8") if card.is_file() else None
     t = time.time()
-    rc = cli_main(["export", "--checkpoint", str(args.checkpoint), "--out", str(args.out), "--precision",
-                   "fp32,int8", "--variant", "instruct", "--overwrite", "--threads", str(args.threads)])
+    rc = cli_main(
+        [
+            "export",
+            "--checkpoint",
+            str(args.checkpoint),
+            "--out",
+            str(args.out),
+            "--precision",
+            "fp32,int8",
+            "--variant",
+            "instruct",
+            "--overwrite",
+            "--threads",
+            str(args.threads),
+        ]
+    )
     if rc != 0:
         return rc
     report["export_seconds"] = round(time.time() - t, 1)
@@ -148,12 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     report["evaluation_seconds"] = round(time.time() - t, 1)
     report["total_seconds"] = round(time.time() - start, 1)
     (args.out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    log(json.dumps({p: {k: v for k, v in r.items() if k != "generation"} | {
-        "generation": {k: v for k, v in r["generation"].items() if k != "per_type"}}
-        for p, r in report["heldout"].items()}, indent=1))
-    if not args.skip_fixtures:
-        return _fixtures(args, log)
-    return 0
+    log(
+        json.dumps(
+            {
+                p: {k: v for k, v in r.items() if k != "generation"}
+                | {"generation": {k: v for k, v in r["generation"].items() if k != "per_type"}}
+                for p, r in report["heldout"].items()
+            },
+            indent=1,
+        )
+    )
+    return _fixtures(args, log)
 
 
 if __name__ == "__main__":

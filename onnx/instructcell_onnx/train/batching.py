@@ -34,8 +34,9 @@ def thin(counts: np.ndarray, rng: np.random.Generator, low: float = 0.5) -> np.n
     return rng.binomial(counts.astype(np.int64), keep).astype(np.float32)
 
 
-def splice_rows(model: InstructCellModel, ids: list[list[int]], cells: dict[int, torch.Tensor]
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+def splice_rows(
+    model: InstructCellModel, ids: list[list[int]], cells: dict[int, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Embed each prompt and replace its placeholder (if any) by that row's cell embeddings; right-pad."""
     placeholder = model.cfg.special.placeholder
     rows = []
@@ -43,7 +44,7 @@ def splice_rows(model: InstructCellModel, ids: list[list[int]], cells: dict[int,
         emb = model.t5.shared(torch.tensor(row_ids))
         if b in cells:
             p = row_ids.index(placeholder)
-            emb = torch.cat([emb[:p], cells[b], emb[p + 1:]])
+            emb = torch.cat([emb[:p], cells[b], emb[p + 1 :]])
         rows.append(emb)
     length = max(r.shape[0] for r in rows)
     out = rows[0].new_zeros(len(rows), length, rows[0].shape[-1])
@@ -54,8 +55,13 @@ def splice_rows(model: InstructCellModel, ids: list[list[int]], cells: dict[int,
     return out, mask
 
 
-def make_batch(model: InstructCellModel, tok: Tokenizer, examples: list[Example], counts: np.ndarray,
-               rng: np.random.Generator | None) -> Batch:
+def make_batch(
+    model: InstructCellModel,
+    tok: Tokenizer,
+    examples: list[Example],
+    counts: np.ndarray,
+    rng: np.random.Generator | None,
+) -> Batch:
     """Build a batch; ``rng`` enables count thinning of the input cells (training only)."""
     prompt_ids = [e.ids for e in tok.encode_batch([ex.prompt for ex in examples])]
     with_cell = [b for b, ex in enumerate(examples) if ex.cell is not None]
@@ -75,11 +81,18 @@ def make_batch(model: InstructCellModel, tok: Tokenizer, examples: list[Example]
     for b, a in enumerate(answers):
         labels[b, : len(a)] = torch.tensor(a)
         dec[b, 0] = model.cfg.decoder_start_token_id
-        dec[b, 1: len(a)] = torch.tensor(a[:-1])
+        dec[b, 1 : len(a)] = torch.tensor(a[:-1])
 
     signal = model.cfg.special.first_signal
     gen = [b for b, ex in enumerate(examples) if ex.target_cell is not None]
     positions = [answers[b].index(signal) + 1 for b in gen]  # decoder input position holding the signal
     gen_counts = torch.from_numpy(counts[[examples[b].target_cell for b in gen]]) if gen else torch.zeros(0)
-    return Batch(embeds, mask, dec, labels, torch.tensor(gen, dtype=torch.long),
-                 torch.tensor(positions, dtype=torch.long), gen_counts)
+    return Batch(
+        embeds,
+        mask,
+        dec,
+        labels,
+        torch.tensor(gen, dtype=torch.long),
+        torch.tensor(positions, dtype=torch.long),
+        gen_counts,
+    )

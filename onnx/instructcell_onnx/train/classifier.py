@@ -13,10 +13,10 @@ class CellTypeClassifier:
         self.l2 = l2
         self.seed = seed
 
-    def fit(self, x: np.ndarray, labels: np.ndarray) -> "CellTypeClassifier":
+    def fit(self, x: np.ndarray, labels: np.ndarray) -> CellTypeClassifier:
         """Fit on expression ``x`` ``[cells, genes]`` and string ``labels``."""
         self.classes = sorted(set(labels.tolist()))
-        y = torch.tensor([self.classes.index(l) for l in labels])
+        y = torch.tensor([self.classes.index(label) for label in labels])
         self.mean = x.mean(axis=0)
         self.std = x.std(axis=0) + 1e-3
         xt = torch.from_numpy((x - self.mean) / self.std).float()
@@ -27,7 +27,7 @@ class CellTypeClassifier:
 
         def closure():
             opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(xt @ self.w + self.b, y) + self.l2 * (self.w ** 2).sum()
+            loss = torch.nn.functional.cross_entropy(xt @ self.w + self.b, y) + self.l2 * (self.w**2).sum()
             loss.backward()
             return loss
 

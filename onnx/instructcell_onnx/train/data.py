@@ -1,18 +1,21 @@
 """The PBMC training data: integer counts, the fixed train/test split and SYNTHETIC drug labels.
 
-``onnx/data/pbmc68k_counts.npz`` is written by ``tools/make_pbmc_counts.py`` from scanpy's
-bundled ``pbmc68k_reduced`` (765 genes in the order of ``examples/data/pbmc68k_genes.txt``;
-split from ``examples/data/pbmc68k_split.tsv``, 178 held-out cells never used in training).
+``instructcell_onnx/data/pbmc68k_counts.npz`` (package data) is written by
+``tools/make_pbmc_counts.py`` from scanpy's bundled ``pbmc68k_reduced`` (765 genes in the order
+of the repository's ``examples/data/pbmc68k_genes.txt``; split from
+``examples/data/pbmc68k_split.tsv``, 178 held-out cells never used in training).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "pbmc68k_counts.npz"
+#: The bundled training data: ``pbmc68k_counts.npz`` in the package's ``data`` directory.
+DATA_FILE = resources.files("instructcell_onnx") / "data" / "pbmc68k_counts.npz"
 
 #: The gene program behind the SYNTHETIC drug labels: a cytotoxicity signature.
 DRUG_PROGRAM = ["GZMA", "GZMB", "GZMH", "PRF1", "NKG7", "CST7", "GNLY", "CCL5"]
@@ -38,12 +41,23 @@ class PbmcData:
         return np.flatnonzero(self.split == name)
 
 
-def load(path: Path = DATA_FILE) -> PbmcData:
-    """Read the archive written by ``tools/make_pbmc_counts.py``."""
+def load(path: Path | None = None) -> PbmcData:
+    """Read the archive written by ``tools/make_pbmc_counts.py`` (default: the bundled :data:`DATA_FILE`)."""
+    if path is None:
+        with resources.as_file(DATA_FILE) as bundled:
+            return _read(bundled)
+    return _read(path)
+
+
+def _read(path: Path) -> PbmcData:
     with np.load(path, allow_pickle=False) as z:
-        return PbmcData(counts=z["counts"].astype(np.float32), labels=z["labels"].astype(str),
-                        split=z["split"].astype(str), genes=[str(g) for g in z["genes"]],
-                        cells=z["cells"].astype(str))
+        return PbmcData(
+            counts=z["counts"].astype(np.float32),
+            labels=z["labels"].astype(str),
+            split=z["split"].astype(str),
+            genes=[str(g) for g in z["genes"]],
+            cells=z["cells"].astype(str),
+        )
 
 
 def lognorm(counts: np.ndarray) -> np.ndarray:

@@ -44,12 +44,11 @@ def _decode(runner: PackageRunner, ids: np.ndarray) -> list[str]:
     return texts
 
 
-def generate_text(runner: PackageRunner, prompts: list[str], expr: np.ndarray | None, max_new_tokens: int
-                  ) -> list[str]:
+def generate_text(runner: PackageRunner, prompts: list[str], expr: np.ndarray | None, max_new_tokens: int) -> list[str]:
     """Greedy answers to ``prompts`` (with one cell each when ``expr`` is given)."""
     out = []
     for k in range(0, len(prompts), BATCH):
-        embeds, mask = _embed(runner, prompts[k:k + BATCH], None if expr is None else expr[k:k + BATCH])
+        embeds, mask = _embed(runner, prompts[k : k + BATCH], None if expr is None else expr[k : k + BATCH])
         out += _decode(runner, runner.greedy(embeds, mask, max_new_tokens))
     return out
 
@@ -59,19 +58,20 @@ def score_answers(runner: PackageRunner, prompts: list[str], expr: np.ndarray, a
     scores = np.zeros((len(prompts), len(answers)))
     start = runner.special["decoder_start"]
     for k in range(0, len(prompts), BATCH):
-        embeds, mask = _embed(runner, prompts[k:k + BATCH], expr[k:k + BATCH])
+        embeds, mask = _embed(runner, prompts[k : k + BATCH], expr[k : k + BATCH])
         for j, answer in enumerate(answers):
             target = runner.tokenizer.encode(answer).ids
             ids = np.array([[start] + target[:-1]] * embeds.shape[0], np.int64)
             logits, _ = runner.teacher_forced(embeds, mask, ids, block=ids.shape[1])
             logp = logits - logits.max(-1, keepdims=True)
             logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
-            scores[k:k + BATCH, j] = logp[:, np.arange(len(target)), target].sum(-1)
+            scores[k : k + BATCH, j] = logp[:, np.arange(len(target)), target].sum(-1)
     return scores
 
 
-def _prompts(data: PbmcData, idx: np.ndarray, pool: list[str], rng: np.random.Generator, chat: bool,
-             choices: bool, **fields: str) -> list[str]:
+def _prompts(
+    data: PbmcData, idx: np.ndarray, pool: list[str], rng: np.random.Generator, chat: bool, choices: bool, **fields: str
+) -> list[str]:
     out = []
     for _ in idx:
         text = E._fill(str(rng.choice(pool)), rng, choices=choices_text(data.label_set) if choices else "", **fields)
@@ -80,7 +80,7 @@ def _prompts(data: PbmcData, idx: np.ndarray, pool: list[str], rng: np.random.Ge
 
 
 def _label_in_sentence(text: str, labels: list[str]) -> str | None:
-    found = [l for l in labels if l in text]
+    found = [label for label in labels if label in text]
     return max(found, key=len) if found else None
 
 
@@ -92,13 +92,15 @@ def annotation_metrics(runner: PackageRunner, data: PbmcData, seed: int = 1) -> 
     labels = data.label_set
     rng = np.random.default_rng(seed)
     res: dict[str, float] = {"cells": int(len(idx))}
-    for name, pool, chat, choices in (("free_no_choices", T.ANNOTATE, False, False),
-                                      ("free_with_choices", T.ANNOTATE_CHOICES, False, True),
-                                      ("chat_no_choices", T.ANNOTATE, True, False)):
+    for name, pool, chat, choices in (
+        ("free_no_choices", T.ANNOTATE, False, False),
+        ("free_with_choices", T.ANNOTATE_CHOICES, False, True),
+        ("chat_no_choices", T.ANNOTATE, True, False),
+    ):
         prompts = _prompts(data, idx, pool, rng, chat, choices)
         texts = generate_text(runner, prompts, expr, 40 if chat else 24)
         pred = [(_label_in_sentence(t, labels) if chat else t) for t in texts]
-        res[name] = round(float(np.mean([p == y for p, y in zip(pred, truth)])), 4)
+        res[name] = round(float(np.mean([p == y for p, y in zip(pred, truth, strict=True)])), 4)
         if not chat:
             res[name + "_valid_label"] = round(float(np.mean([p in labels for p in pred])), 4)
     prompts = _prompts(data, idx, T.ANNOTATE, rng, False, False)
@@ -116,7 +118,8 @@ def _auroc(score: np.ndarray, positive: np.ndarray) -> float:
 
 
 def drug_metrics(runner: PackageRunner, data: PbmcData, drug_labels: np.ndarray, seed: int = 2) -> dict[str, float]:
-    """SYNTHETIC drug labels: free-generation accuracy, scored accuracy and AUROC of log P(sensitive) - log P(resistant)."""
+    """SYNTHETIC drug labels: free-generation accuracy, scored accuracy and
+    AUROC of log P(sensitive) - log P(resistant)."""
     idx = data.part("test")
     expr = lognorm(data.counts[idx])
     truth = drug_labels[idx]
@@ -125,10 +128,12 @@ def drug_metrics(runner: PackageRunner, data: PbmcData, drug_labels: np.ndarray,
     texts = generate_text(runner, prompts, expr, 8)
     scores = score_answers(runner, prompts, expr, T.DRUG_LABELS)
     margin = scores[:, 0] - scores[:, 1]
-    return {"free_accuracy": round(float(np.mean(np.array(texts) == truth)), 4),
-            "scored_accuracy": round(float(np.mean(np.where(margin > 0, "sensitive", "resistant") == truth)), 4),
-            "auroc": round(_auroc(margin, truth == "sensitive"), 4),
-            "positive_fraction": round(float(np.mean(truth == "sensitive")), 4)}
+    return {
+        "free_accuracy": round(float(np.mean(np.array(texts) == truth)), 4),
+        "scored_accuracy": round(float(np.mean(np.where(margin > 0, "sensitive", "resistant") == truth)), 4),
+        "auroc": round(_auroc(margin, truth == "sensitive"), 4),
+        "positive_fraction": round(float(np.mean(truth == "sensitive")), 4),
+    }
 
 
 def sample_cells(runner: PackageRunner, label: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
@@ -149,8 +154,7 @@ def sample_cells(runner: PackageRunner, label: str, n: int, rng: np.random.Gener
     return counts, _decode(runner, ids)[0]
 
 
-def generation_metrics(runner: PackageRunner, data: PbmcData, n_per_type: int = 50, seed: int = 3
-                       ) -> dict[str, object]:
+def generation_metrics(runner: PackageRunner, data: PbmcData, n_per_type: int = 50, seed: int = 3) -> dict[str, object]:
     """Classifier agreement and mean-expression correlation of generated cells, per requested type.
 
     Each type's entry also holds the judging classifier's accuracy on the real held-out cells of
@@ -164,8 +168,10 @@ def generation_metrics(runner: PackageRunner, data: PbmcData, n_per_type: int = 
     per_type, hits, total = {}, 0, 0
     for label in data.label_set:
         real_of_type = data.labels[test] == label
-        clf_real = {"classifier_real_test_cells": int(real_of_type.sum()),
-                    "classifier_real_test_accuracy": round(float(np.mean(real_pred[real_of_type] == label)), 3)}
+        clf_real = {
+            "classifier_real_test_cells": int(real_of_type.sum()),
+            "classifier_real_test_accuracy": round(float(np.mean(real_pred[real_of_type] == label)), 3),
+        }
         counts, text = sample_cells(runner, label, n_per_type, rng)
         if len(counts) == 0:
             per_type[label] = {"stopped_on_signal": False, "text": text, **clf_real}
@@ -178,12 +184,16 @@ def generation_metrics(runner: PackageRunner, data: PbmcData, n_per_type: int = 
         real = lognorm(data.counts[data.labels == label]).mean(0)
         real_test = lognorm(data.counts[test][data.labels[test] == label]).mean(0)
         real_train = lognorm(data.counts[train][data.labels[train] == label]).mean(0)
-        per_type[label] = {"text": text, "classified_as_requested": round(agree / n_per_type, 3),
-                           "mean_corr_all_real": round(float(np.corrcoef(expr.mean(0), real)[0, 1]), 4),
-                           "mean_corr_test_real": round(float(np.corrcoef(expr.mean(0), real_test)[0, 1]), 4),
-                           # reference: how well the training cells' mean predicts the held-out mean
-                           "real_train_vs_test_corr": round(float(np.corrcoef(real_train, real_test)[0, 1]), 4),
-                           "median_total_counts": float(np.median(counts.sum(1))), **clf_real}
+        per_type[label] = {
+            "text": text,
+            "classified_as_requested": round(agree / n_per_type, 3),
+            "mean_corr_all_real": round(float(np.corrcoef(expr.mean(0), real)[0, 1]), 4),
+            "mean_corr_test_real": round(float(np.corrcoef(expr.mean(0), real_test)[0, 1]), 4),
+            # reference: how well the training cells' mean predicts the held-out mean
+            "real_train_vs_test_corr": round(float(np.corrcoef(real_train, real_test)[0, 1]), 4),
+            "median_total_counts": float(np.median(counts.sum(1))),
+            **clf_real,
+        }
     res["classified_as_requested"] = round(hits / total, 4)
     corr = [v["mean_corr_all_real"] for v in per_type.values() if "mean_corr_all_real" in v]
     res["mean_corr_all_real_min"] = min(corr) if corr else None
@@ -195,9 +205,13 @@ def generation_metrics(runner: PackageRunner, data: PbmcData, n_per_type: int = 
     return res
 
 
-def evaluate_package(package: Path, data: PbmcData, drug_labels: np.ndarray, precision: str, threads: int = 2
-                     ) -> dict[str, object]:
+def evaluate_package(
+    package: Path, data: PbmcData, drug_labels: np.ndarray, precision: str, threads: int = 2
+) -> dict[str, object]:
     """All held-out metrics for one precision of a package."""
     runner = PackageRunner(package, precision, threads)
-    return {"annotation": annotation_metrics(runner, data), "generation": generation_metrics(runner, data),
-            "drug_synthetic": drug_metrics(runner, data, drug_labels)}
+    return {
+        "annotation": annotation_metrics(runner, data),
+        "generation": generation_metrics(runner, data),
+        "drug_synthetic": drug_metrics(runner, data, drug_labels),
+    }

@@ -29,8 +29,13 @@ class Example:
 
 
 def _fill(template: str, rng: np.random.Generator, **fields: str) -> str:
-    context = {"species": str(rng.choice(T.SPECIES)), "tissue": str(rng.choice(T.TISSUES)),
-               "method": str(rng.choice(T.METHODS)), "input": CELL_TEXT, **fields}
+    context = {
+        "species": str(rng.choice(T.SPECIES)),
+        "tissue": str(rng.choice(T.TISSUES)),
+        "method": str(rng.choice(T.METHODS)),
+        "input": CELL_TEXT,
+        **fields,
+    }
     return template.format(**context)
 
 
@@ -43,8 +48,9 @@ def _chat_suffix(instruction: str, rng: np.random.Generator) -> str:
     return f"{instruction} {rng.choice(T.CHAT_SUFFIXES)}"
 
 
-def annotation(cell: int, label: str, label_set: list[str], rng: np.random.Generator, with_choices: bool,
-               chat: bool) -> Example:
+def annotation(
+    cell: int, label: str, label_set: list[str], rng: np.random.Generator, with_choices: bool, chat: bool
+) -> Example:
     """A cell type question; ``with_choices`` lists a shuffled subset of labels holding the answer."""
     if with_choices:
         others = [x for x in label_set if x != label]
@@ -55,8 +61,12 @@ def annotation(cell: int, label: str, label_set: list[str], rng: np.random.Gener
     else:
         text = _fill(str(rng.choice(T.ANNOTATE)), rng)
     if chat:
-        return Example("annotate", wrap(_chat_suffix(text, rng)),
-                       str(rng.choice(T.ANNOTATE_CHAT_ANSWERS)).format(label=label), cell)
+        return Example(
+            "annotate",
+            wrap(_chat_suffix(text, rng)),
+            str(rng.choice(T.ANNOTATE_CHAT_ANSWERS)).format(label=label),
+            cell,
+        )
     return Example("annotate", wrap(text), label, cell)
 
 
@@ -67,8 +77,9 @@ def generation(target: int, label: str, rng: np.random.Generator, chat: bool) ->
     if chat:
         answer = str(rng.choice(T.GENERATE_CHAT_ANSWERS)).format(celltype=label, tissue=tissue)
         return Example("generate", wrap(_chat_suffix(text, rng)), answer, None, target)
-    return Example("generate", wrap(text), str(rng.choice(T.GENERATE_INSTRUCT_ANSWERS)).format(celltype=label),
-                   None, target)
+    return Example(
+        "generate", wrap(text), str(rng.choice(T.GENERATE_INSTRUCT_ANSWERS)).format(celltype=label), None, target
+    )
 
 
 def drug(cell: int, label: str, rng: np.random.Generator, chat: bool) -> Example:
@@ -78,8 +89,12 @@ def drug(cell: int, label: str, rng: np.random.Generator, chat: bool) -> Example
     rng.shuffle(options)
     text = _fill(str(rng.choice(T.DRUG)), rng, drug=name, choices=choices_text(options))
     if chat:
-        return Example("drug", wrap(_chat_suffix(text, rng)),
-                       str(rng.choice(T.DRUG_CHAT_ANSWERS)).format(label=label, drug=name), cell)
+        return Example(
+            "drug",
+            wrap(_chat_suffix(text, rng)),
+            str(rng.choice(T.DRUG_CHAT_ANSWERS)).format(label=label, drug=name),
+            cell,
+        )
     return Example("drug", wrap(text), label, cell)
 
 
@@ -89,8 +104,11 @@ def tokenizer_corpus(label_set: list[str], rng: np.random.Generator, n: int = 30
     for i in range(n):
         label = label_set[i % len(label_set)]
         chat = bool(i % 3 == 0)
-        for ex in (annotation(0, label, label_set, rng, bool(i % 2), chat), generation(0, label, rng, chat),
-                   drug(0, str(rng.choice(T.DRUG_LABELS)), rng, chat)):
+        for ex in (
+            annotation(0, label, label_set, rng, bool(i % 2), chat),
+            generation(0, label, rng, chat),
+            drug(0, str(rng.choice(T.DRUG_LABELS)), rng, chat),
+        ):
             texts.append(ex.prompt.replace(CELL_TEXT, " "))
             texts.append(ex.answer.replace(SIGNAL, " "))
     return texts

@@ -26,8 +26,15 @@ from .zinb import generator_loss
 
 
 @torch.no_grad()
-def condition_bank(model: InstructCellModel, tok: Tokenizer, data: PbmcData, per_type: int, chat_fraction: float,
-                   rng: np.random.Generator, batch_size: int = 64) -> torch.Tensor:
+def condition_bank(
+    model: InstructCellModel,
+    tok: Tokenizer,
+    data: PbmcData,
+    per_type: int,
+    chat_fraction: float,
+    rng: np.random.Generator,
+    batch_size: int = 64,
+) -> torch.Tensor:
     """Conditions ``[types, per_type, d_model]`` (types in ``data.label_set`` order) from sampled generation prompts.
 
     Each is the last decoder hidden state at the position whose input is ``<CELL1>``, teacher-forced
@@ -40,17 +47,32 @@ def condition_bank(model: InstructCellModel, tok: Tokenizer, data: PbmcData, per
         exs = [E.generation(0, label, rng, rng.random() < chat_fraction) for _ in range(per_type)]
         rows = []
         for k in range(0, len(exs), batch_size):
-            b = make_batch(model, tok, exs[k:k + batch_size], data.counts, None)
-            out = model.t5(inputs_embeds=b.inputs_embeds, attention_mask=b.attention_mask,
-                           decoder_input_ids=b.decoder_input_ids, output_hidden_states=True, return_dict=True)
+            b = make_batch(model, tok, exs[k : k + batch_size], data.counts, None)
+            out = model.t5(
+                inputs_embeds=b.inputs_embeds,
+                attention_mask=b.attention_mask,
+                decoder_input_ids=b.decoder_input_ids,
+                output_hidden_states=True,
+                return_dict=True,
+            )
             rows.append(out.decoder_hidden_states[-1][b.gen_rows, b.gen_positions])
         bank.append(torch.cat(rows))
     model.train(was_training)
     return torch.stack(bank)
 
 
-def train_generator(model: InstructCellModel, bank: torch.Tensor, data: PbmcData, steps: int, batch_size: int,
-                    lr: float, kl_weight: float, weight_decay: float, seed: int, log=print) -> dict[str, float]:
+def train_generator(
+    model: InstructCellModel,
+    bank: torch.Tensor,
+    data: PbmcData,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    kl_weight: float,
+    weight_decay: float,
+    seed: int,
+    log=print,
+) -> dict[str, float]:
     """Train only ``model.assistant.feature_decoder`` for ``steps`` class-balanced batches; returns timings/loss."""
     gen = model.assistant.feature_decoder
     rng = np.random.default_rng(seed)
@@ -64,8 +86,11 @@ def train_generator(model: InstructCellModel, bank: torch.Tensor, data: PbmcData
     opt = torch.optim.AdamW(gen.parameters(), lr=lr, weight_decay=weight_decay)
     warmup = min(100, steps // 10 + 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda st: (st + 1) / warmup if st < warmup
-        else 0.5 * (1 + math.cos(math.pi * (st - warmup) / max(1, steps - warmup))))
+        opt,
+        lambda st: (
+            (st + 1) / warmup if st < warmup else 0.5 * (1 + math.cos(math.pi * (st - warmup) / max(1, steps - warmup)))
+        ),
+    )
     frozen = [p for p in model.parameters() if p.requires_grad]
     for p in frozen:
         p.requires_grad_(False)

@@ -41,16 +41,20 @@ class TrainSettings:
     generator_prompts_per_type: int = 64
 
 
-def epoch_examples(data: PbmcData, drug_labels: np.ndarray, s: TrainSettings, rng: np.random.Generator
-                   ) -> list[E.Example]:
+def epoch_examples(
+    data: PbmcData, drug_labels: np.ndarray, s: TrainSettings, rng: np.random.Generator
+) -> list[E.Example]:
     """One pass over the training cells: ``annotation_copies`` annotation, one generation and one drug example each."""
     out: list[E.Example] = []
     labels = data.label_set
     for i in data.part("train"):
         label = str(data.labels[i])
         for _ in range(s.annotation_copies):
-            out.append(E.annotation(int(i), label, labels, rng, rng.random() < s.choices_fraction,
-                                    rng.random() < s.chat_fraction))
+            out.append(
+                E.annotation(
+                    int(i), label, labels, rng, rng.random() < s.choices_fraction, rng.random() < s.chat_fraction
+                )
+            )
         out.append(E.generation(int(i), label, rng, rng.random() < s.chat_fraction))
         out.append(E.drug(int(i), str(drug_labels[i]), rng, rng.random() < s.chat_fraction))
     order = rng.permutation(len(out))
@@ -63,8 +67,9 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def train(model: InstructCellModel, tok: Tokenizer, data: PbmcData, drug_labels: np.ndarray, s: TrainSettings,
-          log=print) -> dict[str, float]:
+def train(
+    model: InstructCellModel, tok: Tokenizer, data: PbmcData, drug_labels: np.ndarray, s: TrainSettings, log=print
+) -> dict[str, float]:
     """Train in place; returns the wall time and the final running losses."""
     rng = np.random.default_rng(s.seed)
     torch.manual_seed(s.seed)
@@ -79,9 +84,14 @@ def train(model: InstructCellModel, tok: Tokenizer, data: PbmcData, drug_labels:
     for epoch in range(s.epochs):
         exs = epoch_examples(data, drug_labels, s, rng)
         for k in range(0, len(exs), s.batch_size):
-            batch = make_batch(model, tok, exs[k: k + s.batch_size], data.counts, rng)
-            out = model.t5(inputs_embeds=batch.inputs_embeds, attention_mask=batch.attention_mask,
-                           decoder_input_ids=batch.decoder_input_ids, output_hidden_states=True, return_dict=True)
+            batch = make_batch(model, tok, exs[k : k + s.batch_size], data.counts, rng)
+            out = model.t5(
+                inputs_embeds=batch.inputs_embeds,
+                attention_mask=batch.attention_mask,
+                decoder_input_ids=batch.decoder_input_ids,
+                output_hidden_states=True,
+                return_dict=True,
+            )
             lm = F.cross_entropy(out.logits.flatten(0, 1), batch.labels.flatten(), ignore_index=IGNORE)
             loss = lm
             if len(batch.gen_rows):
@@ -96,8 +106,11 @@ def train(model: InstructCellModel, tok: Tokenizer, data: PbmcData, drug_labels:
             sched.step()
             step += 1
             run_lm = 0.95 * run_lm + 0.05 * float(lm)
-        log(f"epoch {epoch + 1}/{s.epochs}: lm {run_lm:.4f} generator {run_gen:.4f} "
-            f"({time.time() - start:.0f}s)")
+        log(f"epoch {epoch + 1}/{s.epochs}: lm {run_lm:.4f} generator {run_gen:.4f} ({time.time() - start:.0f}s)")
     model.eval()
-    return {"seconds": round(time.time() - start, 1), "steps": step, "lm_loss": round(run_lm, 4),
-            "generator_loss": round(run_gen, 4)}
+    return {
+        "seconds": round(time.time() - start, 1),
+        "steps": step,
+        "lm_loss": round(run_lm, 4),
+        "generator_loss": round(run_gen, 4),
+    }

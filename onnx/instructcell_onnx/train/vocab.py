@@ -20,8 +20,14 @@ def train_tokenizer(corpus: list[str], vocab_size: int) -> Tokenizer:
     """Train the Unigram vocabulary on ``corpus``; cell tokens are not added yet."""
     tok = Tokenizer(Unigram())
     tokenization._pipeline(tok, legacy=False, precompiled=None, eos_id=1)
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=BASE_SPECIALS, unk_token="<unk>",
-                                      shrinking_factor=0.75, n_sub_iterations=2, show_progress=False)
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size,
+        special_tokens=BASE_SPECIALS,
+        unk_token="<unk>",
+        shrinking_factor=0.75,
+        n_sub_iterations=2,
+        show_progress=False,
+    )
     tok.train_from_iterator(corpus, trainer=trainer)
     vocab = [(piece, score) for piece, score in _pieces(tok)]
     final = Tokenizer(Unigram(vocab, unk_id=2, byte_fallback=False))

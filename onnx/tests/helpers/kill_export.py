@@ -29,8 +29,19 @@ _, NEW_MODEL, _, _ = random_model("tiny", 1)
 
 def export(out: Path, seed: int, overwrite: bool) -> None:
     model = OLD_MODEL if seed == 0 else NEW_MODEL
-    export_package(out, model, TOK, GENES, "instruct", {"kind": "random-init", "preset": "tiny", "seed": seed},
-                   ["fp32"], verify=True, overwrite=overwrite, threads=1, log=lambda _: None)
+    export_package(
+        out,
+        model,
+        TOK,
+        GENES,
+        "instruct",
+        {"kind": "random-init", "preset": "tiny", "seed": seed},
+        ["fp32"],
+        verify=True,
+        overwrite=overwrite,
+        threads=1,
+        log=lambda _: None,
+    )
 
 
 def complete_seed(pkg: Path) -> int:
