@@ -1,7 +1,8 @@
 """Golden fixtures for the engine's parity tests on the bundled TRAINED model (`pbmc-small`).
 
 Loads the PyTorch checkpoint the package was exported from (``save_pretrained`` layout, written
-by ``cd onnx && .venv/bin/python -m instructcell_onnx.train --out models/pbmc-small``), checks that
+by ``cd onnx && .venv/bin/python -m instructcell_onnx.train --out models/pbmc-small --checkpoint
+../target/pbmc-small-instruct --golden-script ../tests/data/golden/make_golden_trained.py``), checks that
 it is the one the package holds (token embeddings, the cell input layer, the gene list and the
 generator's library prior must be identical; every package file must match its manifest
 checksum) and refuses otherwise. Then, on held-out PBMCs (never seen in training) and prompts
