@@ -22,15 +22,13 @@ mod read;
 mod values;
 mod write;
 
-use read::{column, content, expm1, matrix, mudata, store, tenx, zarr as zarr_read};
+use read::{choose, column, content, expm1, matrix, mudata, store, tenx, zarr as zarr_read};
 use write::{atomic, copy, obs as obs_write, writer};
 
 pub(crate) use atomic::write_file_atomic;
+pub use choose::{choose_matrix, ChosenMatrix, MatrixChoice, ValueTransform, COUNTS_LAYER_NAMES};
 pub use column::{Column, DataFrame};
-pub use content::{
-    choose_matrix, inspect_matrix, ChosenMatrix, ContentReport, MatrixChoice, MatrixContent,
-    ValueTransform, COUNTS_LAYER_NAMES, DEFAULT_SAMPLE_ROWS,
-};
+pub use content::{inspect_matrix, ContentReport, MatrixContent, DEFAULT_SAMPLE_ROWS};
 pub use copy::write_store_with_obs_columns;
 pub use expm1::Expm1Rows;
 pub use matrix::{MatrixEncoding, MatrixReader};

@@ -16,7 +16,7 @@ pub const DRUG_TEMPLATE: &str =
 /// `Sensitive` / `Resistant`.
 ///
 /// # Errors
-/// As [`annotate`].
+/// As [`annotate`](super::annotate).
 pub fn predict_drug_response<S: RowSource + Send>(
     model: &Model,
     source: S,

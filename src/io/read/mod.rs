@@ -7,6 +7,7 @@
 use super::{options, problem, values};
 
 pub(crate) mod backend;
+pub(crate) mod choose;
 pub(crate) mod column;
 pub(crate) mod content;
 pub(crate) mod expm1;
@@ -19,6 +20,7 @@ pub(crate) mod legacy;
 pub(crate) mod matrix;
 pub(crate) mod mudata;
 pub(crate) mod store;
+mod tally;
 pub(crate) mod tenx;
 pub(crate) mod zarr;
 mod zarr_legacy;

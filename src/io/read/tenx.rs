@@ -4,7 +4,7 @@
 //! The file stores genes x cells as text triplets with no random access, so the whole matrix
 //! is parsed once and transposed into cells x genes CSR in memory; memory is proportional to
 //! the number of stored values (about 8 bytes each). Convert large inputs to zarr once with
-//! [`AnnDataWriter`](super::AnnDataWriter) for bounded-memory streaming.
+//! [`AnnDataWriter`](crate::io::AnnDataWriter) for bounded-memory streaming.
 
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;

@@ -32,14 +32,14 @@ use crate::error::{Error, Result};
 ///
 /// Errors, all before anything is written:
 /// * [`Error::InvalidArgument`] when `output` is the input (same canonical path: use
-///   [`add_obs_columns`](super::add_obs_columns) to add columns in place), lies inside it or
+///   [`add_obs_columns`](crate::io::add_obs_columns) to add columns in place), lies inside it or
 ///   contains it, or when its extension names the other format (`.h5ad` for a zarr input,
 ///   `.zarr` for an `.h5ad` input): conversion is not supported;
 /// * [`Error::Io`] naming `output`'s parent directory when it does not exist;
 /// * [`StoreProblem::AlreadyExists`] for an existing `output` unless
 ///   [`CopyOptions::overwrite_output`], and for an existing obs column unless
 ///   [`CopyOptions::overwrite_columns`];
-/// * the column checks of [`add_obs_columns`](super::add_obs_columns) (names, lengths,
+/// * the column checks of [`add_obs_columns`](crate::io::add_obs_columns) (names, lengths,
 ///   categorical codes);
 /// * [`StoreProblem::FeatureDisabled`] for an `.h5ad` input without the `h5ad` feature.
 ///

@@ -96,7 +96,7 @@ pub fn check_obs_writable(path: impl AsRef<Path>, modality: Option<&str>) -> Res
 ///
 /// Without the `h5ad` feature, `.h5ad` stores give [`StoreProblem::FeatureDisabled`]. To write
 /// the result to a new store and keep the input as it is, see
-/// [`write_store_with_obs_columns`](super::write_store_with_obs_columns).
+/// [`write_store_with_obs_columns`](crate::io::write_store_with_obs_columns).
 ///
 /// # Errors
 /// [`StoreProblem::AlreadyExists`] for an existing column unless overwriting;
