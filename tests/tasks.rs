@@ -7,10 +7,11 @@ use instructcell::genes::{AlignOptions, GeneAlignment};
 use instructcell::io::{AddColumnsOptions, AnnDataStore, ReadOptions, WriteOptions};
 use instructcell::matrix::CsrRows;
 use instructcell::model::{CellOptions, Model, ModelOptions};
+use instructcell::pipeline::write_predictions;
 use instructcell::prompt::Metadata;
 use instructcell::tasks::{
-    annotate, generate_cells, instruct, predict_drug_response, write_generated, write_predictions,
-    AnswerMode, CellGenerationOptions, CellRequest, Control, GeneratedCells, TaskOptions,
+    annotate, generate_cells, instruct, predict_drug_response, write_generated, AnswerMode,
+    CellGenerationOptions, CellRequest, Control, GeneratedCells, TaskOptions,
 };
 use instructcell::Error;
 use package_support::copy_dir;

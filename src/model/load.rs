@@ -45,7 +45,7 @@ impl Model {
         let runtime = runtime_with_pool(opts.onnxruntime_library.as_deref(), pool)?;
         let m = package.manifest();
         let tokenizer = TextTokenizer::from_file(&package.path_of(&m.files.tokenizer.file))?;
-        interface::check_tokenizer(&package, &tokenizer)?;
+        interface::check_tokenizer(&package, &|t| tokenizer.token_id(t))?;
         let shared = Arc::new(Shared {
             cache_names: Arc::new(CacheNames::new(m.model.num_decoder_layers)),
             embeddings: package.token_embeddings()?,

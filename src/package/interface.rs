@@ -4,7 +4,6 @@
 
 use super::ModelPackage;
 use crate::error::{Error, Result};
-use crate::prompt::TextTokenizer;
 
 /// The per-layer cache tensor names of the text encoder and decoder graphs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +64,12 @@ impl CacheNames {
     }
 }
 
-/// Checks that `tokenizer` maps every special token text of the manifest to its id.
-pub(crate) fn check_tokenizer(package: &ModelPackage, tokenizer: &TextTokenizer) -> Result<()> {
+/// Checks that the tokenizer (its `token_id` lookup) maps every special token text of the
+/// manifest to its id.
+pub(crate) fn check_tokenizer(
+    package: &ModelPackage,
+    token_id: &dyn Fn(&str) -> Option<u32>,
+) -> Result<()> {
     let st = &package.manifest().special_tokens;
     let pairs = [
         (&st.texts.cell_start, st.cell_start),
@@ -75,12 +78,12 @@ pub(crate) fn check_tokenizer(package: &ModelPackage, tokenizer: &TextTokenizer)
     ];
     let signals = st.texts.signal.iter().zip(st.signal.iter().copied());
     for (text, id) in pairs.into_iter().chain(signals) {
-        if tokenizer.token_id(text) != Some(id) {
+        if token_id(text) != Some(id) {
             return Err(Error::Package {
                 path: package.root().to_path_buf(),
                 problem: format!(
                     "the tokenizer maps {text:?} to {:?}, the manifest says {id}",
-                    tokenizer.token_id(text)
+                    token_id(text)
                 ),
             });
         }

@@ -38,6 +38,7 @@ mod output;
 mod predictions;
 mod shard;
 mod table;
+mod writeback;
 
 pub use dataset::{Dataset, InputOptions};
 pub use labels::{annotate, drug_response, instruct, LabelRequest, DRUG_LABELS};
@@ -46,3 +47,4 @@ pub use output::{write_columns, WriteTarget};
 pub use predictions::{Assigned, LabelOutput, Predictions, UNASSIGNED};
 pub use shard::{shard_unit, Shard};
 pub use table::{read_table, write_table, TableFormat, TableRows};
+pub use writeback::{prediction_columns, write_predictions};

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use super::writeback::categorical;
 use crate::error::{Error, Result};
 use crate::io::Column;
 use crate::package::Precision;
-use crate::tasks::{categorical, AnswerMode, LabelPrediction};
+use crate::tasks::{AnswerMode, LabelPrediction};
 
 /// The label given to cells whose confidence is below the threshold
 /// ([`LabelOutput::p_thres`]).

@@ -43,5 +43,3 @@ pub use batcher::Batcher;
 pub use options::{BadCellPolicy, LibrarySize, PreprocessOptions};
 pub use preprocessor::Preprocessor;
 pub use problem::{CellIssue, CellProblem};
-
-pub(crate) use problem::cell_label;

@@ -1,6 +1,6 @@
 //! The typed tasks: cell type annotation, drug response, conditional cell generation and free
-//! instructions, over whole datasets with batching, progress and cancellation, and write-back of
-//! results into stores.
+//! instructions, over any row source with batching, progress and cancellation (their
+//! predictions go into stores through [`crate::pipeline::write_predictions`]).
 //!
 //! One file per task with its built-in templates: `annotate.rs`, `drug_response.rs`,
 //! `generate.rs` (conditional cell generation) and `instruct.rs`; the label machinery the first
@@ -14,7 +14,6 @@ mod instruct;
 mod options;
 mod progress;
 mod texts;
-mod writeback;
 
 pub use annotate::{annotate, ANNOTATE_TEMPLATE, ANNOTATE_TEMPLATE_WITH_ORIGIN};
 pub use classify::{match_label, LabelPrediction};
@@ -26,5 +25,3 @@ pub use generate::{
 pub use instruct::instruct;
 pub use options::{AnswerMode, CellMetadata, TaskOptions};
 pub use progress::Control;
-pub(crate) use writeback::categorical;
-pub use writeback::{prediction_columns, write_predictions};

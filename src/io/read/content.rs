@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::matrix::MatrixEncoding;
 use super::options::{MatrixSelection, ReadOptions};
 use super::store::AnnDataStore;
+pub use super::tally::MatrixContent;
 use super::tally::Tally;
 use crate::error::Result;
 use crate::matrix::{CsrRows, RowSource};
@@ -27,36 +28,6 @@ const STRETCHES: usize = 16;
 const CSC_STRETCHES: usize = 4;
 /// Rows read at a time inside a stretch (CSR and dense).
 const READ_ROWS: usize = 64;
-
-/// What a matrix holds, as far as a sample of its rows tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum MatrixContent {
-    /// Non-negative whole numbers: raw counts (also an all-zero matrix).
-    Counts,
-    /// Non-negative values that are, within each cell, whole multiples of a per-cell unit:
-    /// counts normalised to a library size (`normalize_total`) without `log1p`.
-    NormalizedCounts,
-    /// `log1p` of normalised counts: `expm1` of the values gives
-    /// [`NormalizedCounts`](MatrixContent::NormalizedCounts).
-    LogNormalized,
-    /// Anything else: negative values (scaled or centred data), NaN or infinite values, or
-    /// values that are not counts up to a per-cell factor, with or without `log1p`.
-    Other,
-}
-
-impl MatrixContent {
-    /// A short phrase for messages: "counts", "log-normalised values", ...
-    pub fn describe(self) -> &'static str {
-        match self {
-            MatrixContent::Counts => "counts",
-            MatrixContent::NormalizedCounts => "normalised counts",
-            MatrixContent::LogNormalized => "log-normalised values",
-            MatrixContent::Other => "values that are not counts",
-        }
-    }
-}
 
 /// What [`inspect_matrix`] found in one matrix.
 #[derive(Debug, Clone, PartialEq, Serialize)]

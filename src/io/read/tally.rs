@@ -1,7 +1,37 @@
 //! The test behind [`inspect_matrix`](super::content::inspect_matrix): whether sampled cells
 //! hold whole counts, counts up to a per-cell factor, or `log1p` of such values.
 
-use super::content::MatrixContent;
+use serde::Serialize;
+
+/// What a matrix holds, as far as a sample of its rows tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MatrixContent {
+    /// Non-negative whole numbers: raw counts (also an all-zero matrix).
+    Counts,
+    /// Non-negative values that are, within each cell, whole multiples of a per-cell unit:
+    /// counts normalised to a library size (`normalize_total`) without `log1p`.
+    NormalizedCounts,
+    /// `log1p` of normalised counts: `expm1` of the values gives
+    /// [`NormalizedCounts`](MatrixContent::NormalizedCounts).
+    LogNormalized,
+    /// Anything else: negative values (scaled or centred data), NaN or infinite values, or
+    /// values that are not counts up to a per-cell factor, with or without `log1p`.
+    Other,
+}
+
+impl MatrixContent {
+    /// A short phrase for messages: "counts", "log-normalised values", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            MatrixContent::Counts => "counts",
+            MatrixContent::NormalizedCounts => "normalised counts",
+            MatrixContent::LogNormalized => "log-normalised values",
+            MatrixContent::Other => "values that are not counts",
+        }
+    }
+}
 
 /// Where a value sits: (row, column, value).
 type At = (usize, u32, f64);

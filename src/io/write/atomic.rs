@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::problem::{StoreCtx, StoreProblem};
 use crate::error::{Error, Result};
 
-pub(crate) use super::leftovers::temp_sibling;
+pub(crate) use super::leftovers::{remove_any, temp_sibling};
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -23,15 +23,6 @@ pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
-}
-
-/// Removes a file or a directory tree.
-pub(crate) fn remove_any(path: &Path) -> std::io::Result<()> {
-    if path.is_dir() {
-        std::fs::remove_dir_all(path)
-    } else {
-        std::fs::remove_file(path)
-    }
 }
 
 /// Moves the finished `tmp` to `dest`. An existing `dest` is an error unless `overwrite`, in

@@ -1,7 +1,9 @@
 //! Checks of what is about to be written: column names, lengths and categorical codes, the
 //! obs of a new store, and row blocks against the store's genes.
 
-use super::column::{Column, DataFrame};
+use super::backend::Backend;
+use super::column::{dataframe_layout, Column, DataFrame};
+use super::problem::StoreProblem;
 use crate::error::{Error, Result};
 use crate::matrix::CsrRows;
 
@@ -74,4 +76,42 @@ pub(crate) fn checked_block(rows: &CsrRows, n_cols: usize) -> Result<()> {
         )));
     }
     rows.validate()
+}
+
+/// Checks `columns` against the obs dataframe of `backend` before anything is written: valid
+/// distinct names, none the index, right lengths and codes, and no existing member of the same
+/// name (`exists`) unless `overwrite`. Returns the obs column order.
+pub(crate) fn check_new_columns(
+    backend: &dyn Backend,
+    columns: &[(String, Column)],
+    overwrite: bool,
+    exists: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let (index_key, order) = dataframe_layout(backend, "obs")?;
+    let n_obs = backend
+        .open_array(&format!("obs/{index_key}"))?
+        .shape()
+        .first()
+        .copied()
+        .unwrap_or(0) as usize;
+    for (i, (name, col)) in columns.iter().enumerate() {
+        check_name(name)?;
+        if name == &index_key {
+            return Err(Error::InvalidArgument(format!(
+                "'{name}' is the obs index, not a column"
+            )));
+        }
+        if columns[..i].iter().any(|(n, _)| n == name) {
+            return Err(Error::InvalidArgument(format!(
+                "column '{name}' given twice"
+            )));
+        }
+        check_column(name, col, n_obs)?;
+        if !overwrite && (order.contains(name) || exists(name)) {
+            return Err(backend
+                .ctx()
+                .err(&format!("obs/{name}"), StoreProblem::AlreadyExists));
+        }
+    }
+    Ok(order)
 }

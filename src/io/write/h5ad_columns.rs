@@ -9,13 +9,13 @@ use hdf5::{File, Group};
 
 use super::atomic::{sync_parent, temp_sibling, TempFile};
 use super::backend::Backend;
+use super::checks::check_new_columns;
 use super::column::Column;
-use super::copy::{copy_file, sync_file};
 use super::encode::write_column;
+use super::files::{copy_file, sync_file};
 use super::h5::{vlen, H5Sink};
 use super::h5_read::H5Backend;
 use super::mudata::ObsTarget;
-use super::obs::check_new_columns;
 use super::problem::StoreCtx;
 use crate::error::{Error, Result};
 

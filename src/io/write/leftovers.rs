@@ -162,8 +162,17 @@ pub(crate) fn sweep(dir: &Path) {
         if left.tag == "old" && element.symlink_metadata().is_err() {
             let _ = std::fs::rename(&path, &element);
         } else {
-            let _ = super::atomic::remove_any(&path);
+            let _ = remove_any(&path);
         }
+    }
+}
+
+/// Removes a file or a directory tree.
+pub(crate) fn remove_any(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
     }
 }
 

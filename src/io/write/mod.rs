@@ -16,6 +16,7 @@ mod checks;
 mod consolidated;
 pub(crate) mod copy;
 mod encode;
+mod files;
 #[cfg(feature = "h5ad")]
 mod h5;
 #[cfg(feature = "h5ad")]

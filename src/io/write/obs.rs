@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::atomic::{publish, temp_sibling, TempDir};
 use super::backend::{detect, Backend, Detected};
-use super::checks::{check_column, check_name};
-use super::column::{dataframe_layout, Column};
+use super::checks::check_new_columns;
+use super::column::Column;
 use super::encode::write_column;
 use super::mudata::ObsTarget;
 use super::options::AddColumnsOptions;
@@ -17,44 +17,6 @@ use super::problem::{StoreCtx, StoreProblem};
 use super::zarr::ZarrOut;
 use super::zarr_read::{ZarrBackend, ZarrVersion};
 use crate::error::{Error, Result};
-
-/// Checks `columns` against the obs dataframe of `backend` before anything is written: valid
-/// distinct names, none the index, right lengths and codes, and no existing member of the same
-/// name (`exists`) unless `overwrite`. Returns the obs column order.
-pub(crate) fn check_new_columns(
-    backend: &dyn Backend,
-    columns: &[(String, Column)],
-    overwrite: bool,
-    exists: &dyn Fn(&str) -> bool,
-) -> Result<Vec<String>> {
-    let (index_key, order) = dataframe_layout(backend, "obs")?;
-    let n_obs = backend
-        .open_array(&format!("obs/{index_key}"))?
-        .shape()
-        .first()
-        .copied()
-        .unwrap_or(0) as usize;
-    for (i, (name, col)) in columns.iter().enumerate() {
-        check_name(name)?;
-        if name == &index_key {
-            return Err(Error::InvalidArgument(format!(
-                "'{name}' is the obs index, not a column"
-            )));
-        }
-        if columns[..i].iter().any(|(n, _)| n == name) {
-            return Err(Error::InvalidArgument(format!(
-                "column '{name}' given twice"
-            )));
-        }
-        check_column(name, col, n_obs)?;
-        if !overwrite && (order.contains(name) || exists(name)) {
-            return Err(backend
-                .ctx()
-                .err(&format!("obs/{name}"), StoreProblem::AlreadyExists));
-        }
-    }
-    Ok(order)
-}
 
 /// Checks, without writing anything, that obs columns can be added to the store at `path`
 /// (in MuData, to modality `modality`; see [`AddColumnsOptions::modality`]): run it before

@@ -1,4 +1,14 @@
-//! The crate's single error type.
+//! The crate's single error type, and the problem kinds it carries (stores, cells, gene
+//! lists) as data the caller can match on. This module depends on no other of the crate.
+
+mod cell;
+mod genes;
+mod store;
+
+pub(crate) use cell::cell_label;
+pub use cell::CellProblem;
+pub use genes::GeneSide;
+pub use store::StoreProblem;
 
 use std::path::PathBuf;
 
@@ -99,7 +109,7 @@ pub enum Error {
         /// The element inside the store, e.g. `X/indptr` or `obs/cell_type` (empty for the root).
         element: String,
         /// What is wrong.
-        problem: crate::io::StoreProblem,
+        problem: StoreProblem,
     },
     // -- gene alignment and preprocessing (src/genes, src/preprocess) --
     /// Too few of the model's vocabulary genes were found among the dataset's genes: the
@@ -130,7 +140,7 @@ pub enum Error {
         /// The identifier (after case folding when matching ignores case).
         name: String,
         /// Whether the duplicate is in the dataset or in the vocabulary.
-        side: crate::genes::GeneSide,
+        side: GeneSide,
         /// Position of the first occurrence.
         first: usize,
         /// Position of the second occurrence.
@@ -138,14 +148,14 @@ pub enum Error {
     },
 
     /// A cell's counts cannot be preprocessed (empty, NaN/inf, negative, non-integer).
-    #[error("cell {row}{}: {problem}", crate::preprocess::cell_label(.cell))]
+    #[error("cell {row}{}: {problem}", cell_label(.cell))]
     BadCell {
         /// Row index of the cell in the source (0-based).
         row: usize,
         /// The cell's name, when the caller supplied obs names.
         cell: Option<String>,
         /// What is wrong with it.
-        problem: crate::preprocess::CellProblem,
+        problem: CellProblem,
     },
 }
 

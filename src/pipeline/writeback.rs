@@ -1,9 +1,10 @@
-//! Writing predictions back into the dataset's store as new obs columns.
+//! Predictions of the row-source tasks ([`crate::tasks`]) as obs columns, and written back
+//! into a store.
 
-use super::classify::LabelPrediction;
+use super::{LabelOutput, Predictions};
 use crate::error::Result;
 use crate::io::{add_obs_columns, AddColumnsOptions, Column};
-use crate::pipeline::{LabelOutput, Predictions};
+use crate::tasks::LabelPrediction;
 
 /// Obs columns for predictions over a store of `n_obs` cells: `{prefix}` (categorical label),
 /// `{prefix}_confidence` (float), `{prefix}_text` (string) and `{prefix}_precision`
