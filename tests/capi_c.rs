@@ -1,8 +1,9 @@
-//! Builds the C example and the C error test (`tests/c/errors.c`: every error status that can
-//! be provoked, every accessor on NULL and out of range, every `*_free` on NULL) against the
-//! library with the system C compiler and runs them on the bundled model and data, plainly and
-//! built with AddressSanitizer + UndefinedBehaviorSanitizer (leak checking on). Each exits
-//! non-zero on any failure; a sanitizer report fails the test.
+//! Builds the C example (`examples/c/annotate.c`: options, load, store and CSR inputs, every
+//! task) and the C error test (`tests/c/errors.c`: every error status that can be provoked,
+//! every accessor on NULL and out of range, every `*_free` on NULL, out-pointers NULL after a
+//! failure) against the library with the system C compiler and runs them on the bundled model
+//! and data, plainly and built with AddressSanitizer + UndefinedBehaviorSanitizer (leak
+//! checking on). Each exits non-zero on any failure; a sanitizer report fails the test.
 #![cfg(feature = "capi")]
 
 use std::path::{Path, PathBuf};
@@ -26,13 +27,20 @@ fn newest(dir: &std::path::Path) -> std::time::SystemTime {
 }
 
 /// The directory holding the freshly built cdylib, or `None` (skip) without ONNX Runtime.
+///
+/// Derived from this test's own path, so that it follows `CARGO_TARGET_DIR`, `--target` and
+/// the profile: `<target dir>[/<triple>]/<profile>/deps/<this test>` → `…/<profile>`, where
+/// cargo puts the cdylib.
 fn library_dir(root: &Path) -> Option<PathBuf> {
-    // target/<profile>/deps/<this test> → target/<profile>, where cargo puts the cdylib.
     let exe = std::env::current_exe().unwrap();
-    let lib_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let lib_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from <target dir>/<profile>/deps")
+        .to_path_buf();
     let lib = lib_dir.join("libinstructcell.so");
-    let hint =
-        "build it first: cargo build --features capi --lib (cargo test does not build cdylibs)";
+    let hint = "build it first, with the same target directory and profile: \
+                cargo build --features capi --lib (cargo test does not build cdylibs)";
     let lib_time = std::fs::metadata(&lib)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| panic!("{} is missing; {hint}", lib.display()));
@@ -149,6 +157,7 @@ fn c_error_statuses_and_null_frees() {
                 root.join("tests/data/tiny-random"),
                 root.join("examples/data/pbmc68k_heldout.zarr"),
                 root.join("examples/data/pbmc68k_genes.txt"),
+                root.join("tests/data/fixtures/tenx_v3"),
             ],
         );
         assert!(

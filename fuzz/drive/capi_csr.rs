@@ -1,6 +1,10 @@
-//! CSR arrays through the C API: `ic_annotate_csr` on the tiny random package with arrays
-//! built from the input (cell and gene counts, indptr, indices, values, answer mode); every
-//! inconsistency must be a status, never a crash. Needs ONNX Runtime (`ORT_DYLIB_PATH`).
+//! CSR arrays through the C API: `ic_input_from_csr` then `ic_annotate` on the tiny random
+//! package with arrays built from the input (cell and gene counts, the stated number of stored
+//! values, indptr, indices, values, answer mode). Every inconsistency must be a status, never a
+//! crash: the input call must return exactly the status the arrays call for (IC_SHAPE for a
+//! broken structure, IC_BAD_CELL for a value that is not a count, else IC_OK), a failed call
+//! must leave NULL behind, and no call may end in IC_PANIC. Needs ONNX Runtime
+//! (`ORT_DYLIB_PATH`).
 
 use std::ffi::{c_char, CString};
 use std::sync::OnceLock;
@@ -12,9 +16,12 @@ struct Setup {
     genes: Vec<CString>,
 }
 
-// SAFETY: the model handle is thread-safe (see ic_model_load) and never freed.
+// SAFETY: the model handle is documented as usable from several threads at once (IcModel is
+// Send + Sync inside the library); `Setup` owns it, never frees it, and holds nothing else that
+// is tied to a thread.
 unsafe impl Send for Setup {}
-// SAFETY: as for Send: every use of the handle goes through the thread-safe C API.
+// SAFETY: shared access only ever passes the handle to C API calls, which take `*const IcModel`
+// and are thread-safe for models; the gene names are immutable after setup.
 unsafe impl Sync for Setup {}
 
 fn setup() -> &'static Setup {
@@ -23,10 +30,17 @@ fn setup() -> &'static Setup {
         let root = crate::common::root();
         let dir = root.join("tests/data/tiny-random");
         let path = CString::new(dir.to_str().unwrap()).unwrap();
+        let opts = ic_model_options_new();
+        assert!(!opts.is_null());
         let mut model = std::ptr::null_mut();
-        // SAFETY: valid NUL-terminated path and out-pointer.
-        let s = unsafe { ic_model_load(path.as_ptr(), std::ptr::null(), 1, &mut model) };
-        assert_eq!(s, IcStatus::IcOk, "the tiny package must load");
+        // SAFETY: `opts` is a live options handle used by this thread only; `path` is
+        // NUL-terminated; `model` is a writable out-pointer; `opts` is freed once, after the load.
+        unsafe {
+            assert_eq!(ic_model_options_set_threads(opts, 1), IcStatus::IcOk);
+            let s = ic_model_load(path.as_ptr(), opts, &mut model);
+            ic_model_options_free(opts);
+            assert_eq!(s, IcStatus::IcOk, "the tiny package must load");
+        }
         let genes = std::fs::read_to_string(dir.join("genes.txt"))
             .unwrap()
             .lines()
@@ -34,6 +48,28 @@ fn setup() -> &'static Setup {
             .collect();
         Setup { model, genes }
     })
+}
+
+/// The status `ic_input_from_csr` owes these arrays (`nnz` is the stated length, never more
+/// than the arrays hold).
+fn expected_status(
+    n_genes: usize,
+    nnz: usize,
+    indptr: &[u64],
+    indices: &[u32],
+    values: &[f32],
+) -> IcStatus {
+    let structure_ok = indptr[0] == 0
+        && indptr.windows(2).all(|w| w[0] <= w[1])
+        && *indptr.last().unwrap() as usize == nnz
+        && indices[..nnz].iter().all(|&c| (c as usize) < n_genes);
+    if !structure_ok {
+        IcStatus::IcShape
+    } else if values[..nnz].iter().any(|v| !v.is_finite() || *v < 0.0) {
+        IcStatus::IcBadCell
+    } else {
+        IcStatus::IcOk
+    }
 }
 
 /// One input.
@@ -54,11 +90,11 @@ pub fn run(data: &[u8]) {
     if next() % 16 == 0 {
         indptr[n_cells / 2] = next() as u64; // sometimes inconsistent
     }
-    let nnz = *indptr.last().unwrap() as usize;
-    let indices: Vec<u32> = (0..nnz)
+    let len = *indptr.last().unwrap() as usize;
+    let indices: Vec<u32> = (0..len)
         .map(|_| next() as u32 * 3 % (n_genes as u32 + 2))
         .collect();
-    let values: Vec<f32> = (0..nnz)
+    let values: Vec<f32> = (0..len)
         .map(|_| match next() {
             255 => f32::NAN,
             254 => -1.0,
@@ -66,25 +102,52 @@ pub fn run(data: &[u8]) {
             v => (v % 20) as f32,
         })
         .collect();
+    // Sometimes a stated length shorter than the arrays (never longer: the library reads `nnz`
+    // values, as a C caller promises).
+    let nnz = match next() % 16 {
+        0 => len.saturating_sub(1 + next() as usize % 3),
+        _ => len,
+    };
     let names: Vec<*const c_char> = s.genes[..n_genes].iter().map(|g| g.as_ptr()).collect();
     let labels = [c"CD19+ B".as_ptr(), c"CD56+ NK".as_ptr()];
-    let mode = match mode % 3 {
-        0 => IcAnswerMode::IcConstrained,
-        1 => IcAnswerMode::IcScored,
-        _ => IcAnswerMode::IcFree,
+    // 3 is not a mode: the task must refuse it.
+    let mode: IcAnswerMode = match mode % 4 {
+        0 => IC_CONSTRAINED,
+        1 => IC_SCORED,
+        2 => IC_FREE,
+        _ => 3,
     };
-    let mut out = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the lengths passed; names and labels are
-    // NUL-terminated; `out` is valid for writes.
-    unsafe {
-        let _ = ic_annotate_csr(
-            s.model,
+    let want = expected_status(n_genes, nnz, &indptr, &indices, &values);
+    let mut input = std::ptr::null_mut();
+    // SAFETY: `indptr` holds `n_cells + 1` values, `indices` and `values` at least `nnz` each,
+    // `names` `n_genes` NUL-terminated strings (alive in `s`); `input` is a writable
+    // out-pointer.
+    let status = unsafe {
+        ic_input_from_csr(
             n_cells,
             n_genes,
+            nnz,
             indptr.as_ptr(),
             indices.as_ptr(),
             values.as_ptr(),
             names.as_ptr(),
+            &mut input,
+        )
+    };
+    assert_eq!(status, want, "ic_input_from_csr");
+    assert_eq!(input.is_null(), status != IcStatus::IcOk);
+    if input.is_null() {
+        return;
+    }
+    let mut out = std::ptr::null_mut();
+    // SAFETY: `s.model` and `input` are live handles, `labels` holds two NUL-terminated
+    // strings, `out` is a writable out-pointer; `out` and `input` are freed once each, after
+    // their last use (freeing NULL is allowed).
+    unsafe {
+        assert_eq!(ic_input_num_cells(input), n_cells);
+        let status = ic_annotate(
+            s.model,
+            input,
             labels.as_ptr(),
             labels.len(),
             mode,
@@ -92,6 +155,15 @@ pub fn run(data: &[u8]) {
             std::ptr::null(),
             &mut out,
         );
+        assert_ne!(status, IcStatus::IcPanic, "a panic reached the boundary");
+        assert_eq!(out.is_null(), status != IcStatus::IcOk);
+        if mode == 3 {
+            assert_eq!(status, IcStatus::IcInvalidArgument);
+        }
+        if status == IcStatus::IcOk {
+            assert_eq!(ic_predictions_len(out), n_cells);
+        }
         ic_predictions_free(out);
+        ic_input_free(input);
     }
 }
