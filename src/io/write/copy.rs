@@ -8,7 +8,7 @@ use super::atomic::{publish, sync_parent, temp_sibling, TempDir};
 use super::backend::{detect, Detected};
 use super::checks::check_new_columns;
 use super::column::Column;
-use super::files::{copy_file, copy_tree, sync_tree};
+use super::files::{copy_tree, sync_tree};
 use super::mudata::ObsTarget;
 use super::obs::add_obs_columns;
 use super::options::{AddColumnsOptions, CopyOptions};
@@ -167,6 +167,7 @@ fn copy_h5ad(
     opts: &CopyOptions,
 ) -> Result<()> {
     use super::atomic::TempFile;
+    use super::files::copy_file;
     use super::h5ad_columns::{check, finish_copy, write_into};
     let modality = opts.modality.as_deref();
     check(input, columns, opts.overwrite_columns, modality)?;
