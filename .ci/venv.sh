@@ -9,7 +9,8 @@ want=$(sha256sum "$req" | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: creating Python environment $venv from $req"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -r "$req"
+  "$venv/bin/pip" install -q --no-cache-dir --upgrade pip
+  # No wheel cache: torch and its CUDA libraries would otherwise take their space twice.
+  "$venv/bin/pip" install -q --no-cache-dir -r "$req"
   echo "$want" > "$stamp"
 fi
