@@ -18,7 +18,9 @@
 //! * [`genes`] — alignment of a dataset's genes to a model's gene vocabulary, computed once;
 //! * [`preprocess`] — the sparse core: CSR row blocks to aligned, `normalize_total` + `log1p`
 //!   dense batches in a reused buffer, with bounded memory;
-//! * `ffi` (feature `capi`) — the C API behind `include/instructcell.h`.
+//! * `ffi` (feature `capi`) — the C API behind `include/instructcell.h`;
+//! * `bundled` (feature `bundled-model`) — the bundled `pbmc-small` model, written out on first
+//!   use for users of the crate from crates.io.
 //!
 //! Every fallible call returns [`Result`], whose error type [`Error`] names what went wrong and
 //! where (the store path, the cell, the gene).
@@ -47,6 +49,8 @@
 //! ```
 #![deny(rustdoc::broken_intra_doc_links)]
 
+#[cfg(feature = "bundled-model")]
+pub mod bundled;
 pub mod cellgen;
 pub mod error;
 #[cfg(feature = "capi")]

@@ -12,20 +12,40 @@ use tracing::{info, warn};
 use crate::cli::{Device, InputArgs, ModelArgs};
 use crate::exit::{AtStage, CmdResult, Failure, Stage};
 
-/// The model package used when none is named: `$INSTRUCTCELL_MODEL`, else the bundled one.
-pub fn model_dir(arg: Option<&Path>) -> PathBuf {
+/// The model package used when none is named: `$INSTRUCTCELL_MODEL`, else the bundled one
+/// (from the source tree this program was built in, else, with the `bundled-model` feature,
+/// the copy written into the user's cache).
+pub fn model_dir(arg: Option<&Path>) -> CmdResult<PathBuf> {
     if let Some(p) = arg {
-        return p.to_path_buf();
+        return Ok(p.to_path_buf());
     }
-    if let Some(p) = std::env::var_os("INSTRUCTCELL_MODEL") {
-        return PathBuf::from(p);
+    if let Some(p) = std::env::var_os("INSTRUCTCELL_MODEL").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx/models/pbmc-small")
+    let in_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx/models/pbmc-small");
+    if in_source.join("manifest.json").is_file() {
+        return Ok(in_source);
+    }
+    bundled_dir()
+}
+
+#[cfg(feature = "bundled-model")]
+fn bundled_dir() -> CmdResult<PathBuf> {
+    instructcell::bundled::package_dir().at(Stage::Model)
+}
+
+#[cfg(not(feature = "bundled-model"))]
+fn bundled_dir() -> CmdResult<PathBuf> {
+    Err(Failure::new(
+        crate::exit::Code::Package,
+        "no model package: pass --model DIR or set INSTRUCTCELL_MODEL (this build has no \
+         bundled model; build with the `bundled-model` feature to include it)",
+    ))
 }
 
 /// Loads the model the flags describe and logs what was loaded.
 pub fn load_model(args: &ModelArgs) -> CmdResult<Model> {
-    let dir = model_dir(args.model.as_deref());
+    let dir = model_dir(args.model.as_deref())?;
     let mut opts = ModelOptions::default()
         .with_precision_spec(&args.precision)
         .at(Stage::Model)?;

@@ -179,7 +179,7 @@ fn scalar(v: &Value) -> String {
 
 /// Runs `info`.
 pub fn run(args: &InfoArgs) -> CmdResult {
-    let dir = model_dir(args.model.as_deref());
+    let dir = model_dir(args.model.as_deref())?;
     let (model, genes) = package_info(&dir)?;
     let mut out = json!({ "model": model });
     if let Some(input) = &args.input {

@@ -12,7 +12,7 @@ fn yaml_str(s: &str) -> String {
 
 /// Prints the versions.
 pub fn run(args: &VersionsArgs) -> CmdResult {
-    let dir = model_dir(args.model.as_deref());
+    let dir = model_dir(args.model.as_deref())?;
     let rt = instructcell::runtime::runtime().at(Stage::Model)?;
     let manifest = dir.join("manifest.json");
     let bytes = std::fs::read(&manifest).map_err(|e| {

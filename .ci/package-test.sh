@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Packaging: the data crates match the bundled package, `cargo package` makes three crates each
+# under crates.io's 10 MB limit (the library ships no models or test data), and a fresh cargo
+# project outside the repository, depending on the unpacked crates as a crates.io user's would
+# (default features off, `bundled-model` on), builds offline and annotates the held-out PBMCs
+# with the bundled model at fp32 and int8. About 3 to 5 minutes cold.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$root"/target/venv-data/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)}"
+limit=10485760
+
+python3 models/sync.py --check
+rm -f target/package/*.crate
+# --allow-dirty: a test of the working tree, not a release.
+cargo package --workspace --no-verify --allow-dirty --quiet 2>&1 | grep -v "^warning: ignoring" || true
+
+list=$(cargo package --list --allow-dirty -p instructcell 2>/dev/null)
+for bad in '^onnx/' '^tests/' '^examples/' '^benches/' '^fuzz/' '^models/' '^workflow/'; do
+  if grep -q "$bad" <<<"$list"; then
+    echo "package-test: the instructcell crate ships ${bad#^}: $(grep "$bad" <<<"$list" | head -n 3)" >&2
+    exit 1
+  fi
+done
+for need in src/lib.rs include/instructcell.h README.md; do
+  grep -qx "$need" <<<"$list" || { echo "package-test: $need missing from the crate" >&2; exit 1; }
+done
+for crate in target/package/*.crate; do
+  size=$(stat -c %s "$crate")
+  files=$(tar -tzf "$crate" | grep -vc '/$')
+  echo "package-test: $(basename "$crate"): $size bytes, $files files"
+  if [ "$size" -ge "$limit" ]; then
+    echo "package-test: $(basename "$crate") is over crates.io's limit ($limit bytes)" >&2
+    exit 1
+  fi
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/instructcell-package-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/crates" "$work/app/src"
+for crate in target/package/*.crate; do
+  tar -xzf "$crate" -C "$work/crates"
+done
+sed "s|@CRATES@|$work/crates|g" tests/packaging/Cargo.toml.in > "$work/app/Cargo.toml"
+cp tests/packaging/src/main.rs "$work/app/src/main.rs"
+# The repository's lock file pins the same versions; every crate is already in the local cache.
+cp Cargo.lock "$work/app/Cargo.lock"
+start=$(date +%s)
+# The repository's target directory: dependencies built with the same features are reused.
+(cd "$work/app" && CARGO_TARGET_DIR="$root/target" \
+  CARGO_PROFILE_DEV_DEBUG=line-tables-only cargo build --offline --quiet)
+echo "package-test: fresh project built in $(($(date +%s) - start)) s"
+cache="$work/cache"
+INSTRUCTCELL_CACHE_DIR="$cache" "$root/target/debug/instructcell-package-test" \
+  examples/data/pbmc68k_heldout.zarr
+# The package the data crates wrote out is the bundled one, file for file.
+written=$(ls -d "$cache"/pbmc-small-*)
+diff -r onnx/models/pbmc-small "$written"
+echo "package-test: passed (the written package equals onnx/models/pbmc-small)"
