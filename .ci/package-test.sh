@@ -56,4 +56,25 @@ INSTRUCTCELL_CACHE_DIR="$cache" "$root/target/debug/instructcell-package-test" \
 # The package the data crates wrote out is the bundled one, file for file.
 written=$(ls -d "$cache"/pbmc-small-*)
 diff -r onnx/models/pbmc-small "$written"
-echo "package-test: passed (the written package equals onnx/models/pbmc-small)"
+echo "package-test: the written package equals onnx/models/pbmc-small"
+
+# `cargo install` of the packaged command-line tool with the bundled model (skip with
+# PACKAGE_TEST_CLI=0): it finds the model in the cache, and its table equals the table of the
+# tool built in this repository (which reads onnx/models/pbmc-small).
+if [ "${PACKAGE_TEST_CLI:-1}" != "0" ]; then
+  start=$(date +%s)
+  CARGO_TARGET_DIR="$root/target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
+    cargo install --offline --quiet --debug --locked --features bundled-model \
+    --path "$work/crates/instructcell-0.1.0" --root "$work/bin"
+  echo "package-test: cargo install of the packaged tool in $(($(date +%s) - start)) s"
+  local_bin="${INSTRUCTCELL_BIN:-$root/target/debug/instructcell}"
+  [ -x "$local_bin" ] || cargo build --quiet --bin instructcell
+  env -u INSTRUCTCELL_MODEL INSTRUCTCELL_CACHE_DIR="$work/cache2" "$work/bin/bin/instructcell" \
+    annotate --input examples/data/pbmc68k_heldout.zarr --mode scored --table "$work/installed.tsv"
+  env -u INSTRUCTCELL_MODEL "$local_bin" \
+    annotate --input examples/data/pbmc68k_heldout.zarr --mode scored --table "$work/local.tsv"
+  cmp "$work/installed.tsv" "$work/local.tsv"
+  ls -d "$work/cache2"/pbmc-small-* >/dev/null
+  echo "package-test: the installed tool's table equals the repository build's ($(($(wc -l < "$work/local.tsv") - 1)) cells)"
+fi
+echo "package-test: passed"
