@@ -19,23 +19,25 @@ prefix="$work/prefix"
 start=$(date +%s)
 # The C API with `.h5ad` support; no command-line tool. --debug: a quick build (the C example
 # only checks the library's behaviour).
-cargo cinstall --debug --quiet --no-default-features --features capi,h5ad \
+cargo cinstall --debug --no-default-features --features capi,h5ad \
   --prefix "$prefix" --libdir "$prefix/lib" --includedir "$prefix/include"
 echo "capi-install: cargo cinstall in $(($(date +%s) - start)) s; installed:"
 (cd "$prefix" && find . -type f -o -type l | sort | sed 's/^/  /')
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 pkg-config --print-errors --exists instructcell
 echo "capi-install: pkg-config instructcell $(pkg-config --modversion instructcell):" \
-  "$(pkg-config --cflags --libs instructcell)"
+  "$(pkg-config --cflags --libs instructcell); static: $(pkg-config --static --libs instructcell)"
 # shellcheck disable=SC2046
 cc -std=c11 -Wall -Wextra -Werror examples/c/annotate.c $(pkg-config --cflags --libs instructcell) \
   -lm -Wl,-rpath,"$prefix/lib" -o "$work/annotate"
 "$work/annotate" onnx/models/pbmc-small examples/data/pbmc68k_heldout.zarr > "$work/out.txt"
 tail -n 5 "$work/out.txt"
-# And statically, from the installed archive (its link line: pkg-config --static).
+# And statically, from the installed archive: its link line is `pkg-config --static`, with
+# hdf5's own pkg-config entry for the HDF5 library the `h5ad` feature links (Debian keeps it
+# outside the default library path).
 # shellcheck disable=SC2046
 cc -std=c11 examples/c/annotate.c $(pkg-config --cflags instructcell) "$prefix/lib/libinstructcell.a" \
-  $(pkg-config --static --libs-only-l --libs-only-L instructcell | sed 's/-linstructcell//') -lm \
+  $(pkg-config --static --libs instructcell hdf5 | sed 's/-linstructcell//') -lm \
   -o "$work/annotate-static"
 "$work/annotate-static" onnx/models/pbmc-small examples/data/pbmc68k_heldout.zarr > "$work/out-static.txt"
 cmp "$work/out.txt" "$work/out-static.txt"
