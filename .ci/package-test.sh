@@ -58,13 +58,15 @@ written=$(ls -d "$cache"/pbmc-small-*)
 diff -r onnx/models/pbmc-small "$written"
 echo "package-test: the written package equals onnx/models/pbmc-small"
 
-# `cargo install` of the packaged command-line tool with the bundled model (skip with
-# PACKAGE_TEST_CLI=0): it finds the model in the cache, and its table equals the table of the
+# `cargo install` of the packaged command-line tool with the bundled model (the data crates
+# patched in as crates.io would serve them; skip with PACKAGE_TEST_CLI=0): it finds the model in the cache, and its table equals the table of the
 # tool built in this repository (which reads onnx/models/pbmc-small).
 if [ "${PACKAGE_TEST_CLI:-1}" != "0" ]; then
   start=$(date +%s)
   CARGO_TARGET_DIR="$root/target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
     cargo install --offline --quiet --debug --locked --features bundled-model \
+    --config "patch.crates-io.instructcell-model-pbmc-small.path='$work/crates/instructcell-model-pbmc-small-0.1.0'" \
+    --config "patch.crates-io.instructcell-model-pbmc-small-int8.path='$work/crates/instructcell-model-pbmc-small-int8-0.1.0'" \
     --path "$work/crates/instructcell-0.1.0" --root "$work/bin"
   echo "package-test: cargo install of the packaged tool in $(($(date +%s) - start)) s"
   local_bin="${INSTRUCTCELL_BIN:-$root/target/debug/instructcell}"
