@@ -62,11 +62,14 @@ echo "package-test: the written package equals onnx/models/pbmc-small"
 # patched in as crates.io would serve them; skip with PACKAGE_TEST_CLI=0): it finds the model in the cache, and its table equals the table of the
 # tool built in this repository (which reads onnx/models/pbmc-small).
 if [ "${PACKAGE_TEST_CLI:-1}" != "0" ]; then
+  patches=()
+  for data in instructcell-model-pbmc-small instructcell-model-pbmc-small-int8; do
+    patches+=(--config "patch.crates-io.$data.path='$work/crates/$data-0.1.0'")
+  done
   start=$(date +%s)
   CARGO_TARGET_DIR="$root/target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
     cargo install --offline --quiet --debug --locked --features bundled-model \
-    --config "patch.crates-io.instructcell-model-pbmc-small.path='$work/crates/instructcell-model-pbmc-small-0.1.0'" \
-    --config "patch.crates-io.instructcell-model-pbmc-small-int8.path='$work/crates/instructcell-model-pbmc-small-int8-0.1.0'" \
+    "${patches[@]}" \
     --path "$work/crates/instructcell-0.1.0" --root "$work/bin"
   echo "package-test: cargo install of the packaged tool in $(($(date +%s) - start)) s"
   local_bin="${INSTRUCTCELL_BIN:-$root/target/debug/instructcell}"
@@ -78,5 +81,19 @@ if [ "${PACKAGE_TEST_CLI:-1}" != "0" ]; then
   cmp "$work/installed.tsv" "$work/local.tsv"
   ls -d "$work/cache2"/pbmc-small-* >/dev/null
   echo "package-test: the installed tool's table equals the repository build's ($(($(wc -l < "$work/local.tsv") - 1)) cells)"
+  # Without the bundled model, and no --model: exit code 4 (package) with the way out named.
+  CARGO_TARGET_DIR="$root/target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
+    cargo install --offline --quiet --debug --locked "${patches[@]}" \
+    --path "$work/crates/instructcell-0.1.0" --root "$work/bin-plain"
+  set +e
+  env -u INSTRUCTCELL_MODEL "$work/bin-plain/bin/instructcell" annotate \
+    --input examples/data/pbmc68k_heldout.zarr --table "$work/plain.tsv" 2> "$work/plain.err"
+  code=$?
+  set -e
+  if [ "$code" -ne 4 ] || ! grep -q "INSTRUCTCELL_MODEL" "$work/plain.err" || [ -e "$work/plain.tsv" ]; then
+    echo "package-test: without a model the tool exited $code: $(cat "$work/plain.err")" >&2
+    exit 1
+  fi
+  echo "package-test: without the bundled model: exit 4, $(grep -m 1 "error" "$work/plain.err")"
 fi
 echo "package-test: passed"
