@@ -83,10 +83,16 @@ pub fn write_to(dir: &Path) -> Result<()> {
         return Err(e);
     }
     if dir.exists() {
-        // A damaged or partial copy (verified above as not complete): set it aside first.
+        // Another process may have renamed its complete copy in meanwhile: keep that one.
+        if verify(dir).is_ok() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Ok(());
+        }
+        // A damaged or partial copy: set it aside first.
         let old = temporary_sibling(dir);
         if std::fs::rename(dir, &old).is_ok() {
             let _ = std::fs::remove_dir_all(&old);
+            let _ = std::fs::remove_file(&old);
         }
     }
     match std::fs::rename(&tmp, dir) {
@@ -181,6 +187,24 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(siblings, vec![std::ffi::OsString::from("pbmc-small")]);
+    }
+
+    #[test]
+    fn concurrent_writers_and_a_file_in_the_way_end_with_one_complete_copy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("pbmc-small");
+        std::fs::write(&dir, b"a file where the package goes").unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| write_to(&dir).unwrap());
+            }
+        });
+        verify(&dir).unwrap();
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("pbmc-small")]);
     }
 
     #[test]
