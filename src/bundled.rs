@@ -5,7 +5,8 @@
 //! files; `instructcell-model-pbmc-small-int8`: int8 graphs; each under crates.io's size limit)
 //! compiled into the program. [`package_dir`] writes them out once as an ordinary package
 //! directory in the user's cache and returns its path; every later call, from any process,
-//! finds it there after checking every file's size and SHA-256 against the manifest.
+//! finds it there (the manifest and every file's size checked; the checksums are checked when
+//! a model loads).
 //!
 //! ```no_run
 //! # fn main() -> instructcell::Result<()> {
@@ -16,11 +17,8 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use sha2::{Digest, Sha256};
-
-use crate::package::{Int8Weights, ModelPackage, Precision};
+use crate::package::{sha256_hex, Int8Weights, ModelPackage, Precision};
 use crate::{Error, Result};
 
 /// The bundled package's name (the directory name's stem).
@@ -48,7 +46,7 @@ pub fn default_dir() -> PathBuf {
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("instructcell")))
         .or_else(|| env("HOME").map(|d| d.join(".cache").join("instructcell")))
         .unwrap_or_else(|| std::env::temp_dir().join("instructcell"));
-    base.join(format!("{NAME}-{}", &manifest_digest()[..16]))
+    base.join(format!("{NAME}-{}", &sha256_hex(manifest_bytes())[..16]))
 }
 
 /// Writes the bundled package into [`default_dir`] unless a complete, unmodified copy is
@@ -63,50 +61,35 @@ pub fn package_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Writes the bundled package into `dir` (created with its parents) unless a complete,
-/// unmodified copy is already there. The files are written into a temporary sibling
-/// directory and renamed in, so a reader never sees half a package; a damaged copy in `dir`
-/// is replaced.
+/// Writes the bundled package into `dir` (created with its parents) unless a complete copy is
+/// already there: the same manifest and every file of its size. The files are written into a
+/// temporary sibling directory, checked (size and SHA-256 of every fp32 and int8 file against
+/// the manifest) and renamed in, so a reader never sees half a package; a copy missing a file
+/// or holding one of another size is replaced. (A same-size change is caught by the checksums
+/// [`Model::load`](crate::Model::load) verifies for the precision it loads.)
 ///
 /// # Errors
 /// As [`package_dir`].
 pub fn write_to(dir: &Path) -> Result<()> {
-    if verify(dir).is_ok() {
+    if is_complete(dir) {
         return Ok(());
     }
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let tmp = temporary_sibling(dir);
-    let written = write_files(&tmp).and_then(|()| verify(&tmp));
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if dir.exists() {
-        // Another process may have renamed its complete copy in meanwhile: keep that one.
-        if verify(dir).is_ok() {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Ok(());
-        }
-        // A damaged or partial copy: set it aside first.
-        let old = temporary_sibling(dir);
-        if std::fs::rename(dir, &old).is_ok() {
-            let _ = std::fs::remove_dir_all(&old);
-            let _ = std::fs::remove_file(&old);
-        }
-    }
-    match std::fs::rename(&tmp, dir) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            // Another process may have renamed its complete copy in first.
-            if verify(dir).is_ok() {
-                Ok(())
-            } else {
-                Err(Error::io(dir, e))
-            }
-        }
-    }
+    crate::io::write_dir_atomic(dir, |tmp| {
+        write_files(tmp)?;
+        verify(tmp)
+    })
+}
+
+/// Whether `dir` holds the bundled manifest and every bundled file at its size: cheap enough
+/// for every start of a program.
+fn is_complete(dir: &Path) -> bool {
+    std::fs::read(dir.join("manifest.json")).is_ok_and(|m| m == manifest_bytes())
+        && files().all(|(rel, bytes)| {
+            std::fs::metadata(dir.join(rel))
+                .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        })
 }
 
 /// Checks that `dir` holds the bundled package: the same manifest, and every fp32 and int8
@@ -139,26 +122,10 @@ fn write_files(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn temporary_sibling(dir: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = dir
-        .file_name()
-        .map_or_else(|| NAME.to_string(), |n| n.to_string_lossy().into_owned());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
-}
-
 fn manifest_bytes() -> &'static [u8] {
     files()
         .find(|(rel, _)| *rel == "manifest.json")
         .map_or(&[][..], |(_, bytes)| bytes)
-}
-
-fn manifest_digest() -> String {
-    Sha256::digest(manifest_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]
@@ -182,11 +149,7 @@ mod tests {
         write_to(&dir).unwrap();
         verify(&dir).unwrap();
         // No temporary directory is left beside it.
-        let siblings: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(siblings, vec![std::ffi::OsString::from("pbmc-small")]);
+        assert_eq!(names_in(dir.parent().unwrap()), ["pbmc-small"]);
     }
 
     #[test]
@@ -200,11 +163,7 @@ mod tests {
             }
         });
         verify(&dir).unwrap();
-        let names: Vec<_> = std::fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("pbmc-small")]);
+        assert_eq!(names_in(tmp.path()), ["pbmc-small"]);
     }
 
     #[test]
@@ -216,6 +175,13 @@ mod tests {
             .into_owned();
         assert!(name.starts_with("pbmc-small-"), "{name}");
         assert_eq!(name.len(), "pbmc-small-".len() + 16);
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
     }
 
     fn count_files(dir: &Path) -> usize {

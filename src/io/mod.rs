@@ -25,6 +25,8 @@ mod write;
 use read::{choose, column, content, expm1, matrix, mudata, store, tenx, zarr as zarr_read};
 use write::{atomic, copy, obs as obs_write, writer};
 
+#[cfg(feature = "bundled-model")]
+pub(crate) use atomic::write_dir_atomic;
 pub(crate) use atomic::write_file_atomic;
 pub use choose::{choose_matrix, ChosenMatrix, MatrixChoice, ValueTransform, COUNTS_LAYER_NAMES};
 pub use column::{Column, DataFrame};

@@ -11,7 +11,7 @@ pub(crate) mod interface;
 pub mod manifest;
 mod npy;
 
-pub use checksum::{sha256_file, verify_entry};
+pub use checksum::{sha256_file, sha256_hex, verify_entry};
 pub use int8::{parse_precision_spec, Int8Weights};
 pub use manifest::{
     ArrayEntry, Calibration, CellInputEntry, GraphEntry, Manifest, FORMAT_NAME, FORMAT_VERSION,

@@ -1,7 +1,5 @@
 //! `versions`: YAML for a pipeline's `versions.yml`.
 
-use sha2::{Digest, Sha256};
-
 use crate::cli::VersionsArgs;
 use crate::common::model_dir;
 use crate::exit::{AtStage, CmdResult, Failure, Stage};
@@ -21,8 +19,7 @@ pub fn run(args: &VersionsArgs) -> CmdResult {
             format!("cannot read {}: {e}", manifest.display()),
         )
     })?;
-    let sha = Sha256::digest(&bytes);
-    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = instructcell::package::sha256_hex(&bytes);
     let name = dir
         .canonicalize()
         .unwrap_or(dir.clone())

@@ -25,6 +25,19 @@ pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Creates the directory `dest` (replacing what is there) from what `fill` writes into a
+/// temporary sibling, published in one step by [`publish`]; on any error nothing of it stays.
+/// (The bundled model's cache copy is its one user.)
+#[cfg(feature = "bundled-model")]
+pub(crate) fn write_dir_atomic(dest: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let mut tmp = TempDir::create(temp_sibling(dest, "tmp"))?;
+    fill(tmp.path())?;
+    publish(tmp.path(), dest, true, &StoreCtx::new(dest), "")?;
+    tmp.disarm();
+    sync_parent(dest);
+    Ok(())
+}
+
 /// Moves the finished `tmp` to `dest`. An existing `dest` is an error unless `overwrite`, in
 /// which case the two are swapped in one step where the system can (Linux `renameat2` with
 /// `RENAME_EXCHANGE`; a file simply renamed over a file) and the original deleted after. Where
