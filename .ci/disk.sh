@@ -4,6 +4,6 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-sizes=$(du -sh target/debug target/release target/venv-data target/venv-workflow onnx/.venv \
+sizes=$(du -sh target/debug target/package-test target/release target/venv-data target/venv-workflow onnx/.venv \
   fuzz/target 2>/dev/null | awk '{printf "%s %s, ", $2, $1}')
 echo "disk after $1: $(df -h --output=avail . | tail -n 1 | tr -d ' ') free; ${sizes%, }"

@@ -3,7 +3,7 @@
 # under crates.io's 10 MB limit (the library ships no models or test data), and a fresh cargo
 # project outside the repository, depending on the unpacked crates as a crates.io user's would
 # (default features off, `bundled-model` on), builds offline and annotates the held-out PBMCs
-# with the bundled model at fp32 and int8. About 3 to 5 minutes cold.
+# with the bundled model at fp32 and int8. About 5 to 7 minutes cold.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -46,12 +46,14 @@ cp tests/packaging/src/main.rs "$work/app/src/main.rs"
 # The repository's lock file pins the same versions; every crate is already in the local cache.
 cp Cargo.lock "$work/app/Cargo.lock"
 start=$(date +%s)
-# The repository's target directory: dependencies built with the same features are reused.
-(cd "$work/app" && CARGO_TARGET_DIR="$root/target" \
+# A target directory of its own: the packaged crate's binaries and C libraries must not replace
+# the repository build's in target/debug (which the tests and the comparison below run).
+pkg_target="$root/target/package-test"
+(cd "$work/app" && CARGO_TARGET_DIR="$pkg_target" \
   CARGO_PROFILE_DEV_DEBUG=line-tables-only cargo build --offline --quiet)
 echo "package-test: fresh project built in $(($(date +%s) - start)) s"
 cache="$work/cache"
-INSTRUCTCELL_CACHE_DIR="$cache" "$root/target/debug/instructcell-package-test" \
+INSTRUCTCELL_CACHE_DIR="$cache" "$pkg_target/debug/instructcell-package-test" \
   examples/data/pbmc68k_heldout.zarr
 # The package the data crates wrote out is the bundled one, file for file.
 written=$(ls -d "$cache"/pbmc-small-*)
@@ -67,7 +69,7 @@ if [ "${PACKAGE_TEST_CLI:-1}" != "0" ]; then
     patches+=(--config "patch.crates-io.$data.path='$work/crates/$data-0.1.0'")
   done
   start=$(date +%s)
-  CARGO_TARGET_DIR="$root/target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
+  CARGO_TARGET_DIR="$pkg_target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
     cargo install --offline --quiet --debug --locked --features bundled-model \
     "${patches[@]}" \
     --path "$work/crates/instructcell-0.1.0" --root "$work/bin"
@@ -82,7 +84,7 @@ if [ "${PACKAGE_TEST_CLI:-1}" != "0" ]; then
   ls -d "$work/cache2"/pbmc-small-* >/dev/null
   echo "package-test: the installed tool's table equals the repository build's ($(($(wc -l < "$work/local.tsv") - 1)) cells)"
   # Without the bundled model, and no --model: exit code 4 (package) with the way out named.
-  CARGO_TARGET_DIR="$root/target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
+  CARGO_TARGET_DIR="$pkg_target" CARGO_PROFILE_DEV_DEBUG=line-tables-only \
     cargo install --offline --quiet --debug --locked "${patches[@]}" \
     --path "$work/crates/instructcell-0.1.0" --root "$work/bin-plain"
   set +e
