@@ -237,7 +237,12 @@ fn in_place_write_into_a_modality() {
         } else {
             std::fs::copy(&original, &edited).unwrap();
         }
-        let n = open(&edited, None).unwrap().n_obs().unwrap();
+        // The read takes its turn too: a Python child started meanwhile by another test would
+        // inherit the HDF5 descriptor, and with it the file's lock.
+        let n = {
+            let _t = turn();
+            open(&edited, None).unwrap().n_obs().unwrap()
+        };
         {
             let _t = turn();
             add_obs_columns(
